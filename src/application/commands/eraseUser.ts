@@ -1,0 +1,47 @@
+import {
+  assertActive,
+  assertRevision,
+  eraseUser as decideErase,
+} from '../../domain/user.js';
+import { streams } from '../../domain/values.js';
+import { append, loadUser, type Execution } from '../execution.js';
+import { resultFor, retryOnConflict, type CommandResult } from '../result.js';
+import { guardRefOf, settleGuard } from '../settle.js';
+
+export interface EraseUser {
+  userId: string;
+  expectedRevision?: number;
+}
+
+/**
+ * Erases a user: the user's stream is closed with `UserErased`, then every identity and
+ * the username it held are released. Erasing an erased user finishes any release left
+ * undone and changes nothing else.
+ */
+export const eraseUser = async (
+  execution: Execution,
+  command: EraseUser,
+): Promise<CommandResult> => {
+  const erased = await retryOnConflict(execution, async () => {
+    const user = await loadUser(execution, command.userId);
+    if (user.state.status !== 'erased') {
+      assertActive(user.state);
+      assertRevision(user.state, command.expectedRevision);
+      await append(
+        execution,
+        streams.user(command.userId),
+        decideErase(user.state),
+        user.state.revision,
+      );
+    }
+    return user.state;
+  });
+
+  // Every guard this user settled as its own: identities and the username.
+  const held = [...erased.claims].filter(([, claim]) => claim.outcome === 'linked');
+  for (const [stream] of held) {
+    const ref = guardRefOf(stream);
+    if (ref) await settleGuard(execution, ref);
+  }
+  return resultFor(execution, command.userId, false);
+};

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import type { Policy } from './domain/policies.js';
+
+export const SCOPES = ['commands', 'queries', 'audit', 'tokens'] as const;
+export type Scope = (typeof SCOPES)[number];
+const DEFAULT_SCOPES: Scope[] = ['commands', 'queries', 'audit'];
+
+export interface ServiceToken {
+  name: string;
+  secret: string;
+  scopes: Scope[];
+}
+
+export interface Config {
+  production: boolean;
+  host: string;
+  port: number;
+  dataDir: string;
+  logLevel: string;
+  policy: Policy;
+  /** Null when SERVICE_TOKENS is unset: a development token is generated instead. */
+  serviceTokens: ServiceToken[] | null;
+  passwordHashCost: number;
+  repairGraceMs: number;
+  reconcileIntervalMs: number;
+  idempotencyTtlHours: number;
+  trustProxy: boolean;
+  eventStoreUrl: string | null;
+  mongoUrl: string | null;
+}
+
+const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(3000),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+  LINK_MODE: z.enum(['create', 'associate']).default('create'),
+  USER_REQUIRED: bool.default(true),
+  EMAIL_MATCH: z.enum(['confirm', 'link-verified', 'separate']).default('confirm'),
+  IDENTITIES_PER_PROVIDER: int(1, 100).default(1),
+  SERVICE_TOKENS: z.string().optional(),
+  PASSWORD_HASH_COST: int(10, 20).default(15),
+  REPAIR_GRACE_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(1).max(86_400).default(60),
+  IDEMPOTENCY_TTL_HOURS: int(24, 24 * 365).default(48),
+  TRUST_PROXY: bool.default(false),
+  EVENTSTORE_URL: z.string().optional(),
+  MONGODB_URL: z.string().optional(),
+});
+
+/** A configuration mistake, with the fix in its message. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads the environment. Every bad value is reported at once, each with the variable's
+ * name and what it accepts.
+ */
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (issue) => `  ${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const serviceTokens = e.SERVICE_TOKENS ? parseServiceTokens(e.SERVICE_TOKENS) : null;
+  if (production && serviceTokens === null) {
+    throw new ConfigError(
+      'SERVICE_TOKENS is required when NODE_ENV=production: set it to name=secret pairs',
+    );
+  }
+  if (production && serviceTokens?.some((token) => token.secret.length < 16)) {
+    throw new ConfigError('SERVICE_TOKENS: every secret needs at least 16 characters');
+  }
+  return {
+    production,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: e.DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+    policy: {
+      linkMode: e.LINK_MODE,
+      userRequired: e.USER_REQUIRED,
+      emailMatch: e.EMAIL_MATCH,
+      identitiesPerProvider: e.IDENTITIES_PER_PROVIDER,
+    },
+    serviceTokens,
+    passwordHashCost: e.PASSWORD_HASH_COST,
+    repairGraceMs: e.REPAIR_GRACE_SECONDS * 1000,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
+    idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,
+    trustProxy: e.TRUST_PROXY,
+    eventStoreUrl: e.EVENTSTORE_URL || null,
+    mongoUrl: e.MONGODB_URL || null,
+  };
+};
+
+const TOKEN_ENTRY = /^([A-Za-z0-9_.-]{1,64})(?::([a-z+]+))?=(.+)$/;
+
+/**
+ * `SERVICE_TOKENS` holds comma-separated `name=secret` pairs; `name:queries+audit=secret`
+ * limits a token to those scopes. The name is the actor recorded in events.
+ */
+export const parseServiceTokens = (value: string): ServiceToken[] => {
+  const tokens = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry) => {
+      const match = TOKEN_ENTRY.exec(entry);
+      if (!match) {
+        throw new ConfigError(
+          'SERVICE_TOKENS: each entry must look like name=secret or name:scope+scope=secret',
+        );
+      }
+      const [, name, scopeList, secret] = match as unknown as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      const scopes = scopeList ? scopeList.split('+') : DEFAULT_SCOPES;
+      const unknown = scopes.filter(
+        (scope) => !(SCOPES as readonly string[]).includes(scope),
+      );
+      if (unknown.length > 0) {
+        throw new ConfigError(
+          `SERVICE_TOKENS: unknown scope ${unknown.join(', ')} for ${name}; ` +
+            `scopes are ${SCOPES.join(', ')}`,
+        );
+      }
+      return { name, secret, scopes: scopes as Scope[] };
+    });
+  const names = new Set(tokens.map((token) => token.name));
+  if (names.size !== tokens.length) {
+    throw new ConfigError('SERVICE_TOKENS: token names must be unique');
+  }
+  if (tokens.length === 0) throw new ConfigError('SERVICE_TOKENS: no token given');
+  return tokens;
+};

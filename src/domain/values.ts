@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+
+/** Providers known to the service. A registry, so more can be added in one place. */
+export const PROVIDERS = ['github', 'google'] as const;
+export type Provider = string;
+
+export const MAX_SUBJECT_LENGTH = 256;
+export const MAX_EMAIL_LENGTH = 320;
+export const MAX_DISPLAY_NAME_LENGTH = 200;
+
+// Control characters are never part of a provider id; refusing them keeps logs and
+// stream names unambiguous.
+const CONTROL = /\p{Cc}/u;
+
+export const isValidSubject = (subject: string): boolean =>
+  subject.length > 0 && subject.length <= MAX_SUBJECT_LENGTH && !CONTROL.test(subject);
+
+/**
+ * Emails compare after trimming and Unicode case folding. JavaScript has no full case
+ * folding; upper-casing before lower-casing folds the cases that matter (ß, ſ, K) the
+ * same way on both sides, which is all a comparison needs.
+ */
+export const foldEmail = (email: string): string =>
+  email.trim().normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+
+/** Usernames are unique after the same folding as emails. */
+export const foldUsername = (username: string): string => foldEmail(username);
+
+export interface IdentityKey {
+  provider: Provider;
+  subject: string;
+}
+
+export const identityKeyOf = ({ provider, subject }: IdentityKey): string =>
+  `${provider}:${subject}`;
+
+export const sameIdentity = (a: IdentityKey, b: IdentityKey): boolean =>
+  a.provider === b.provider && a.subject === b.subject;
+
+/** Stream names. Subjects are base64url-encoded so any string makes a safe name. */
+export const streams = {
+  user: (userId: string): string => `user-${userId}`,
+  identity: ({ provider, subject }: IdentityKey): string =>
+    `identity-${provider}-${Buffer.from(subject, 'utf8').toString('base64url')}`,
+  // The username itself is personal data; a hash keeps it out of stream names, which
+  // cannot be erased.
+  username: (username: string): string =>
+    `username-${createHash('sha256').update(foldUsername(username)).digest('hex')}`,
+};
+
+export const STREAM_PREFIXES = ['user-', 'identity-', 'username-'] as const;
+
+export const userIdOfStream = (stream: string): string | null =>
+  stream.startsWith('user-') ? stream.slice('user-'.length) : null;
+
+export const identityOfStream = (stream: string): IdentityKey | null => {
+  const match = /^identity-([a-z0-9]+)-([A-Za-z0-9_-]*)$/.exec(stream);
+  if (!match) return null;
+  return {
+    provider: match[1] as string,
+    subject: Buffer.from(match[2] as string, 'base64url').toString('utf8'),
+  };
+};

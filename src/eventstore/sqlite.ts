@@ -1,0 +1,258 @@
+import { EventEmitter, once } from 'node:events';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import {
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type StoredEvent,
+  type SubscribeOptions,
+} from './port.js';
+
+interface Row {
+  position: number;
+  stream: string;
+  revision: number;
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+interface PendingAppend {
+  stream: string;
+  events: NewEvent[];
+  expected: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface SqliteEventStoreOptions {
+  /** Path of the database file, or ':memory:'. */
+  file: string;
+  logger?: Logger;
+  /** How often a follower looks for events written by another process. */
+  pollIntervalMs?: number;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS events (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    UNIQUE (stream, revision)
+  );
+`;
+
+/**
+ * The embedded event store: one SQLite file in WAL mode with `synchronous=FULL`, so an
+ * answered append survives a power cut. Appends that arrive in the same turn of the event
+ * loop are committed together (group commit): one fsync for many commands, each still
+ * checked against its own expected revision.
+ */
+export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventStore => {
+  const db = new Database(options.file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+
+  const lastRevision = db.prepare<[string], { revision: number }>(
+    'SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1',
+  );
+  const insert = db.prepare<[string, number, string, string, string, string]>(
+    'INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const readStreamRows = db.prepare<[string], Row>(
+    'SELECT * FROM events WHERE stream = ? ORDER BY revision',
+  );
+  const readFrom = db.prepare<[string, number, number], Row>(
+    'SELECT * FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?',
+  );
+  const readAllRows = db.prepare<[number, number], Row>(
+    'SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?',
+  );
+  const head = db.prepare<[], { position: number | null }>(
+    'SELECT max(position) AS position FROM events',
+  );
+
+  const appended = new EventEmitter();
+  appended.setMaxListeners(0);
+  let queue: PendingAppend[] = [];
+  let closed = false;
+  let flushing: Promise<void> | null = null;
+
+  // 1. Check one append against the stream as it is inside the transaction.
+  const applyOne = (append: PendingAppend): AppendResult => {
+    const current = lastRevision.get(append.stream)?.revision ?? -1;
+    const expected = expectedAsNumber(append.expected);
+    if (!matches(append.expected, current)) {
+      const retried = expected !== null ? sameWrite(append, expected) : null;
+      if (retried) return retried;
+      throw new WrongExpectedRevisionError(
+        append.stream,
+        append.expected,
+        current === -1 ? 'no-stream' : current,
+      );
+    }
+    const positions: bigint[] = [];
+    let revision = current;
+    for (const event of append.events) {
+      revision += 1;
+      const info = insert.run(
+        append.stream,
+        revision,
+        event.id,
+        event.type,
+        JSON.stringify(event.data),
+        JSON.stringify(event.metadata),
+      );
+      positions.push(BigInt(info.lastInsertRowid));
+    }
+    return { nextRevision: revision, positions };
+  };
+
+  // An identical write retried at the same expected revision succeeds again without
+  // writing, as EventStoreDB's idempotent append does.
+  const sameWrite = (append: PendingAppend, expected: number): AppendResult | null => {
+    const rows = readFrom.all(append.stream, expected, append.events.length);
+    const same =
+      rows.length === append.events.length &&
+      rows.every((row, index) => row.id === append.events[index]?.id);
+    if (!same || rows.length === 0) return null;
+    return {
+      nextRevision: (rows.at(-1) as Row).revision,
+      positions: rows.map((row) => BigInt(row.position)),
+    };
+  };
+
+  // 2. Commit everything queued in one transaction; settle each promise after it.
+  const flush = (): void => {
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: AppendResult } | { error: unknown })[] = [];
+    try {
+      db.transaction(() => {
+        for (const append of batch) {
+          try {
+            outcomes.push({ ok: applyOne(append) });
+          } catch (error) {
+            if (!(error instanceof WrongExpectedRevisionError)) throw error;
+            outcomes.push({ error });
+          }
+        }
+      }).immediate();
+    } catch (error) {
+      options.logger?.error({ err: error }, 'event store commit failed');
+      for (const append of batch) append.reject(error);
+      return;
+    }
+    batch.forEach((append, index) => {
+      const outcome = outcomes[index] as { ok: AppendResult } | { error: unknown };
+      if ('ok' in outcome) append.resolve(outcome.ok);
+      else append.reject(outcome.error);
+    });
+    appended.emit('appended');
+  };
+
+  const scheduleFlush = (): void => {
+    if (flushing) return;
+    flushing = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        flushing = null;
+        flush();
+        resolve();
+      }),
+    );
+  };
+
+  const readAll = async ({ after, limit }: ReadAllOptions): Promise<StoredEvent[]> =>
+    readAllRows.all(Number(after ?? 0n), limit).map(toStored);
+
+  async function* subscribe({
+    after,
+    signal,
+  }: SubscribeOptions): AsyncIterable<StoredEvent> {
+    let position = after;
+    const poll = options.pollIntervalMs ?? 1000;
+    while (!closed && !signal?.aborted) {
+      const events = await readAll({ after: position, limit: 1000 });
+      for (const event of events) {
+        yield event;
+        position = event.position;
+      }
+      if (events.length > 0) continue;
+      await waitForAppend(poll, signal);
+    }
+  }
+
+  const waitForAppend = async (
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<void> => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      await once(appended, 'appended', { signal: stop });
+    } catch {
+      // Timed out or aborted: the caller's loop decides whether to go on.
+    }
+  };
+
+  return {
+    append: (stream, events, expected) => {
+      if (closed) return Promise.reject(new Error('the event store is closed'));
+      if (events.length === 0) {
+        return Promise.reject(new Error('an append needs at least one event'));
+      }
+      return new Promise<AppendResult>((resolve, reject) => {
+        queue.push({ stream, events, expected, resolve, reject });
+        scheduleFlush();
+      });
+    },
+    readStream: async (stream) => readStreamRows.all(stream).map(toStored),
+    readAll,
+    subscribe,
+    headPosition: async () => {
+      const { position } = head.get() ?? { position: null };
+      return position === null ? null : BigInt(position);
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await flushing;
+      flush();
+      appended.emit('appended');
+      db.close();
+    },
+  };
+};
+
+const expectedAsNumber = (expected: ExpectedRevision): number | null =>
+  expected === 'no-stream' ? -1 : typeof expected === 'number' ? expected : null;
+
+const matches = (expected: ExpectedRevision, current: number): boolean => {
+  if (expected === 'any') return true;
+  if (expected === 'exists') return current >= 0;
+  if (expected === 'no-stream') return current === -1;
+  return expected === current;
+};
+
+const toStored = (row: Row): StoredEvent => ({
+  stream: row.stream,
+  revision: row.revision,
+  position: BigInt(row.position),
+  id: row.id,
+  type: row.type,
+  data: JSON.parse(row.data) as Record<string, unknown>,
+  metadata: JSON.parse(row.metadata) as EventMetadata,
+});

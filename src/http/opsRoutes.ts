@@ -1,0 +1,46 @@
+import express, { type Router } from 'express';
+import { AccountLinkingError } from '../domain/errors.js';
+import type { Metrics } from './metrics.js';
+import { methodNotAllowed } from './methods.js';
+import { openApiDocument } from './openapi.js';
+
+/** Health, readiness, metrics and the API description; no credentials needed. */
+export const opsRoutes = (deps: { isReady: () => boolean; metrics: Metrics }): Router => {
+  const router = express.Router();
+  const document = openApiDocument();
+
+  router
+    .route('/healthz')
+    .get((_req, res) => {
+      res.json({ status: 'ok' });
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/readyz')
+    .get((_req, res) => {
+      if (!deps.isReady()) {
+        throw new AccountLinkingError('unavailable', 'still replaying the log');
+      }
+      res.json({ status: 'ready' });
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/metrics')
+    .get(async (_req, res) => {
+      res
+        .type(deps.metrics.registry.contentType)
+        .send(await deps.metrics.registry.metrics());
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/openapi.json')
+    .get((_req, res) => {
+      res.json(document);
+    })
+    .all(methodNotAllowed(['GET']));
+
+  return router;
+};

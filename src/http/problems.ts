@@ -1,0 +1,152 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorCode, FieldError } from '../domain/errors.js';
+import { AccountLinkingError, isAccountLinkingError } from '../domain/errors.js';
+
+/** The one place where error codes become HTTP statuses. */
+export const STATUS_OF: Record<ErrorCode, number> = {
+  'malformed-json': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'unknown-command': 404,
+  'not-found': 404,
+  'user-not-found': 404,
+  'identity-not-found': 404,
+  'method-not-allowed': 405,
+  'identity-already-linked': 409,
+  'provider-already-linked': 409,
+  'identity-not-linked': 409,
+  'last-sign-in-method': 409,
+  'user-merged': 409,
+  'user-erased': 409,
+  'email-belongs-to-existing-user': 409,
+  'username-taken': 409,
+  'revision-mismatch': 412,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'validation-failed': 422,
+  'idempotency-key-reused': 422,
+  'rate-limited': 429,
+  internal: 500,
+  'projection-lagging': 503,
+  unavailable: 503,
+};
+
+/** One fixed title per code; what happened this time goes to `detail`. */
+const TITLES: Record<ErrorCode, string> = {
+  'malformed-json': 'The body is not valid JSON',
+  'unsupported-media-type': 'The body is not JSON',
+  unauthorized: 'Authentication required',
+  forbidden: 'Not allowed',
+  'unknown-command': 'Unknown command',
+  'not-found': 'Not found',
+  'user-not-found': 'User not found',
+  'identity-not-found': 'Identity not found',
+  'method-not-allowed': 'Method not allowed',
+  'identity-already-linked': 'Identity already linked to another user',
+  'provider-already-linked': 'The user already has an identity of this provider',
+  'identity-not-linked': 'Identity not linked to this user',
+  'last-sign-in-method': 'Last sign-in method',
+  'user-merged': 'User was merged',
+  'user-erased': 'User was erased',
+  'email-belongs-to-existing-user': 'Email belongs to an existing user',
+  'username-taken': 'Username taken',
+  'revision-mismatch': 'Revision mismatch',
+  'payload-too-large': 'Payload too large',
+  'validation-failed': 'Validation failed',
+  'idempotency-key-reused': 'Idempotency-Key reused',
+  'rate-limited': 'Too many requests',
+  'projection-lagging': 'Read model lagging',
+  unavailable: 'Unavailable',
+  internal: 'Internal error',
+};
+
+export const PROBLEM_TYPE_BASE = 'https://account-links.dev/problems/';
+
+export interface Problem {
+  type: string;
+  code: ErrorCode;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  errors?: FieldError[];
+  [extra: string]: unknown;
+}
+
+const RESERVED = new Set([
+  'type',
+  'code',
+  'title',
+  'status',
+  'detail',
+  'instance',
+  'errors',
+]);
+
+export const problemOf = (error: AccountLinkingError, instance?: string): Problem => {
+  const extras = Object.entries(error.details).filter(([key]) => !RESERVED.has(key));
+  return {
+    type: PROBLEM_TYPE_BASE + error.code,
+    code: error.code,
+    title: TITLES[error.code],
+    status: STATUS_OF[error.code],
+    // An internal error's message stays in the log.
+    ...(error.code === 'internal' ? {} : { detail: error.message }),
+    ...(instance ? { instance } : {}),
+    ...Object.fromEntries(extras),
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+};
+
+export const sendProblem = (res: Response, error: AccountLinkingError): void => {
+  const problem = problemOf(error, res.req.originalUrl);
+  res.status(problem.status).type('application/problem+json').json(problem);
+};
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+}
+
+/**
+ * Turns anything thrown into a problem document. Unknown errors are logged with their
+ * stack and answered with a bare 500: no internal message ever reaches the caller.
+ */
+export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  if (res.headersSent) return;
+  if (isAccountLinkingError(error)) return sendProblem(res, error);
+
+  const parserError = error as BodyParserError;
+  if (parserError.type === 'entity.too.large') {
+    return sendProblem(
+      res,
+      new AccountLinkingError(
+        'payload-too-large',
+        'the request body is larger than 1 MB',
+      ),
+    );
+  }
+  if (parserError.type === 'entity.parse.failed') {
+    return sendProblem(
+      res,
+      new AccountLinkingError('malformed-json', 'the request body is not valid JSON'),
+    );
+  }
+  if (
+    parserError.type === 'encoding.unsupported' ||
+    parserError.type === 'charset.unsupported'
+  ) {
+    return sendProblem(
+      res,
+      new AccountLinkingError('unsupported-media-type', 'send the body as UTF-8 JSON'),
+    );
+  }
+  if (parserError.status === 400) {
+    return sendProblem(
+      res,
+      new AccountLinkingError('malformed-json', 'the request body could not be read'),
+    );
+  }
+  req.log.error({ err: error }, 'unhandled error');
+  sendProblem(res, new AccountLinkingError('internal', 'internal error'));
+};

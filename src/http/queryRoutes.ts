@@ -1,0 +1,89 @@
+import express, { type Request, type Router } from 'express';
+import { z } from 'zod';
+import type { ProjectionRunner } from '../projections/runner.js';
+import type { ReadModel } from '../projections/port.js';
+import { AccountLinkingError } from '../domain/errors.js';
+import { requireScope } from './callers.js';
+import { methodNotAllowed } from './methods.js';
+import { Email, MinPosition, ProviderName, Subject, UserId } from './schemas.js';
+import { validate } from './validation.js';
+import { identityView, userView } from './views.js';
+
+const MIN_POSITION_WAIT_MS = 5000;
+
+/** The read-model queries. `minPosition` makes a query wait for a command's effect. */
+export const queryRoutes = (deps: {
+  readModel: ReadModel;
+  projection: Pick<ProjectionRunner, 'waitFor'>;
+}): Router => {
+  const router = express.Router();
+  const queries = requireScope('queries');
+
+  const awaitPosition = async (req: Request): Promise<void> => {
+    const { minPosition } = validate(
+      z.object({ minPosition: MinPosition }).loose(),
+      req.query,
+    );
+    if (minPosition === undefined) return;
+    const reached = await deps.projection.waitFor(
+      BigInt(minPosition),
+      MIN_POSITION_WAIT_MS,
+    );
+    if (!reached) {
+      throw new AccountLinkingError(
+        'projection-lagging',
+        'the read model has not reached minPosition yet; try again',
+      );
+    }
+  };
+
+  const identity = async (provider: unknown, subject: unknown) => {
+    const key = validate(z.object({ provider: ProviderName, subject: Subject }), {
+      provider,
+      subject,
+    });
+    const doc = await deps.readModel.getIdentity(key);
+    if (!doc) throw new AccountLinkingError('identity-not-found', 'no such identity');
+    return identityView(doc);
+  };
+
+  router
+    .route('/api/users/:userId')
+    .get(queries, async (req, res) => {
+      const userId = validate(UserId, req.params.userId);
+      await awaitPosition(req);
+      const doc = await deps.readModel.getUser(userId);
+      if (!doc) throw new AccountLinkingError('user-not-found', 'no such user');
+      res.setHeader('ETag', `W/"${doc.revision}"`);
+      res.json(userView(doc));
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/api/users')
+    .get(queries, async (req, res) => {
+      const { email } = validate(z.object({ email: Email }).loose(), req.query);
+      await awaitPosition(req);
+      const users = await deps.readModel.findUsersByEmail(email);
+      res.json({ users: users.map(userView) });
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/api/identities/:provider/:subject')
+    .get(queries, async (req, res) => {
+      await awaitPosition(req);
+      res.json(await identity(req.params.provider, req.params.subject));
+    })
+    .all(methodNotAllowed(['GET']));
+
+  router
+    .route('/api/identities')
+    .get(queries, async (req, res) => {
+      await awaitPosition(req);
+      res.json(await identity(req.query.provider, req.query.subject));
+    })
+    .all(methodNotAllowed(['GET']));
+
+  return router;
+};

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { EventStore } from '../../src/eventstore/port.js';
+import { startService, type RunningService } from '../../src/service.js';
+
+export const TOKEN = 'test-secret-for-the-api-0123456789';
+export const AUDITOR = 'auditor-secret-0123456789abcdef';
+export const READER = 'reader-secret-0123456789abcdef';
+
+export const tempDir = (prefix = 'account-links-'): string =>
+  mkdtempSync(join(tmpdir(), prefix));
+
+export const testLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** A configuration as the environment would give it, with test-friendly defaults. */
+export const testConfig = (env: Record<string, string> = {}): Config =>
+  loadConfig({
+    PORT: '0',
+    DATA_DIR: tempDir(),
+    SERVICE_TOKENS: `tester=${TOKEN},auditor:audit=${AUDITOR},reader:queries=${READER}`,
+    PASSWORD_HASH_COST: '10',
+    REPAIR_GRACE_SECONDS: '30',
+    ...env,
+  });
+
+export interface TestService extends RunningService {
+  config: Config;
+  /** Stops the service and starts it again on the same data directory. */
+  restart(options?: { eventStore?: EventStore }): Promise<TestService>;
+}
+
+/** A real service on a free port, over a real SQLite file in a temporary directory. */
+export const startTestService = async (
+  env: Record<string, string> = {},
+  options: { eventStore?: (config: Config) => EventStore; config?: Config } = {},
+): Promise<TestService> => {
+  const config = options.config ?? testConfig(env);
+  const running = await startService(config, {
+    logger: testLogger(),
+    eventStore: options.eventStore?.(config),
+  });
+  await waitUntilReady(running.url);
+  return {
+    ...running,
+    config,
+    restart: async (next = {}) => {
+      await running.stop();
+      return startTestService(env, {
+        config,
+        eventStore: next.eventStore ? () => next.eventStore! : undefined,
+      });
+    },
+  };
+};
+
+export const waitUntilReady = async (url: string): Promise<void> => {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const res = await fetch(`${url}/readyz`);
+    if (res.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('the service did not become ready');
+};
+
+export const removeDataDir = (service: { dataDir: string }): void =>
+  rmSync(service.dataDir, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AccountLinkingError } from '../domain/errors.js';
 import type { ProfileData } from '../domain/events.js';
 import {
@@ -30,6 +31,10 @@ export interface SettleOptions {
 }
 
 const MAX_STEPS = 20;
+// A registration claimed a moment ago is most likely being finished by its own command:
+// give it this long before finishing it for it.
+const PATIENCE_MS = 300;
+const PAUSE_MS = 15;
 
 /** The guard a stream name stands for, or null for any other stream. */
 export const guardRefOf = (stream: string): GuardRef | null => {
@@ -54,6 +59,7 @@ export const settleGuard = async (
   const { services } = execution;
   const stream = guardStream(ref);
 
+  let waited = 0;
   for (let step = 0; step < MAX_STEPS; step += 1) {
     const guard = await loadGuard(execution, stream);
     if (guard.status !== 'claimed' || guard.userId === null) return guard;
@@ -89,6 +95,12 @@ export const settleGuard = async (
           return guard;
 
         case 'complete-registration':
+          if (!ours && waited < PATIENCE_MS && age < PATIENCE_MS) {
+            waited += PAUSE_MS;
+            step -= 1;
+            await sleep(PAUSE_MS);
+            continue;
+          }
           if (ref.kind === 'identity' && options.profile) {
             const events = registerUser(owner.state, {
               method: 'provider',

@@ -12,6 +12,16 @@ export interface LinkedIdentity extends IdentityKey, ProfileData {
   claimRevision: number;
 }
 
+/** Exactly the fields of a linked identity, whatever else the value carries. */
+export const linkedIdentity = (value: LinkedIdentity): LinkedIdentity => ({
+  provider: value.provider,
+  subject: value.subject,
+  claimRevision: value.claimRevision,
+  displayName: value.displayName,
+  email: value.email,
+  emailVerified: value.emailVerified,
+});
+
 export type ClaimPurpose = 'register' | 'link' | 'merge' | 'unowned';
 
 export type ReleaseReason = 'unlinked' | 'erased' | 'abandoned' | 'merged-away';

@@ -92,7 +92,8 @@ export const claimIdentity = (
     {
       type: 'IdentityClaimed',
       data: {
-        ...identity,
+        provider: identity.provider,
+        subject: identity.subject,
         userId: claim.userId,
         purpose: claim.purpose,
         previousUserId: guard.status === 'claimed' ? guard.userId : movingFrom,
@@ -109,7 +110,17 @@ export const releaseIdentity = (
   reason: ReleaseReason,
 ): IdentityEvent[] =>
   guard.status === 'claimed' && guard.claimRevision === claimRevision
-    ? [{ type: 'IdentityReleased', data: { ...identity, userId: guard.userId, reason } }]
+    ? [
+        {
+          type: 'IdentityReleased',
+          data: {
+            provider: identity.provider,
+            subject: identity.subject,
+            userId: guard.userId,
+            reason,
+          },
+        },
+      ]
     : [];
 
 export const claimUsername = (guard: GuardState, userId: string): UsernameEvent[] => {

@@ -1,5 +1,11 @@
 import { AccountLinkingError } from './errors.js';
-import type { LinkedIdentity, ProfileData, Recorded, UserEvent } from './events.js';
+import {
+  linkedIdentity,
+  type LinkedIdentity,
+  type ProfileData,
+  type Recorded,
+  type UserEvent,
+} from './events.js';
 import type { Policy } from './policies.js';
 import { sameIdentity, streams, type IdentityKey } from './values.js';
 
@@ -228,7 +234,9 @@ export const registerUser = (
   if (command.passwordHash) {
     events.push({ type: 'PasswordSet', data: { passwordHash: command.passwordHash } });
   }
-  if (command.identity) events.push({ type: 'ProviderLinked', data: command.identity });
+  if (command.identity) {
+    events.push({ type: 'ProviderLinked', data: linkedIdentity(command.identity) });
+  }
   return events;
 };
 
@@ -250,7 +258,7 @@ export const linkProvider = (
     throw new AccountLinkingError('identity-not-linked', 'this claim was given up');
   }
   assertProviderSlot(state, identity.provider, policy);
-  return [{ type: 'ProviderLinked', data: identity }];
+  return [{ type: 'ProviderLinked', data: linkedIdentity(identity) }];
 };
 
 export const unlinkProvider = (state: UserState, identity: IdentityKey): UserEvent[] => {
@@ -347,7 +355,7 @@ export const absorbUser = (
   );
   return fresh.length === 0
     ? []
-    : [{ type: 'UsersMerged', data: { mergedId, identities: fresh } }];
+    : [{ type: 'UsersMerged', data: { mergedId, identities: fresh.map(linkedIdentity) } }];
 };
 
 export const eraseUser = (state: UserState): UserEvent[] => {

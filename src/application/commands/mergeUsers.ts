@@ -110,7 +110,10 @@ const moveIdentities = async (
       const movedHere = guard.userId === survivorId && guard.previousUserId === mergedId;
       return movedHere ? guard.claimRevision : null;
     });
-    if (claimRevision !== null) moved.push({ ...connection, claimRevision });
+    if (claimRevision !== null) {
+      const { provider, subject, displayName, email, emailVerified } = connection;
+      moved.push({ provider, subject, displayName, email, emailVerified, claimRevision });
+    }
   }
 
   await retryOnConflict(execution, async () => {

@@ -24,6 +24,7 @@ export interface Config {
   repairGraceMs: number;
   reconcileIntervalMs: number;
   idempotencyTtlHours: number;
+  minPositionWaitMs: number;
   trustProxy: boolean;
   eventStoreUrl: string | null;
   mongoUrl: string | null;
@@ -49,6 +50,7 @@ const envSchema = z.object({
   REPAIR_GRACE_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(1).max(86_400).default(60),
   IDEMPOTENCY_TTL_HOURS: int(24, 24 * 365).default(48),
+  MIN_POSITION_WAIT_MS: int(0, 60_000).default(5000),
   TRUST_PROXY: bool.default(false),
   EVENTSTORE_URL: z.string().optional(),
   MONGODB_URL: z.string().optional(),
@@ -102,6 +104,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     repairGraceMs: e.REPAIR_GRACE_SECONDS * 1000,
     reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
     idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,
+    minPositionWaitMs: e.MIN_POSITION_WAIT_MS,
     trustProxy: e.TRUST_PROXY,
     eventStoreUrl: e.EVENTSTORE_URL || null,
     mongoUrl: e.MONGODB_URL || null,

@@ -129,6 +129,7 @@ export const startService = async (
     logger,
     isReady: () => ready,
     trustProxy: config.trustProxy,
+    minPositionWaitMs: config.minPositionWaitMs,
   });
   const server = createServer(app);
   await new Promise<void>((done, fail) => {

@@ -355,7 +355,12 @@ export const absorbUser = (
   );
   return fresh.length === 0
     ? []
-    : [{ type: 'UsersMerged', data: { mergedId, identities: fresh.map(linkedIdentity) } }];
+    : [
+        {
+          type: 'UsersMerged',
+          data: { mergedId, identities: fresh.map(linkedIdentity) },
+        },
+      ];
 };
 
 export const eraseUser = (state: UserState): UserEvent[] => {

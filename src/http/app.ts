@@ -23,6 +23,7 @@ export interface AppDeps {
   logger: Logger;
   isReady: () => boolean;
   trustProxy: boolean;
+  minPositionWaitMs: number;
 }
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -63,6 +64,7 @@ export const createApp = (deps: AppDeps): Express => {
     queryRoutes({
       readModel: deps.services.readModel,
       projection: deps.services.projection,
+      minPositionWaitMs: deps.minPositionWaitMs,
     }),
   );
   app.use(auditRoutes({ store: deps.services.store }));

@@ -117,7 +117,7 @@ export const commandRoutes = (deps: {
             const body = JSON.parse(record.body) as unknown;
             return { status: record.status, body, problem: record.status >= 400 };
           }
-          const answer = await execute(uuidv5(lock, COMMAND_ID_NAMESPACE), true);
+          const answer = await execute(commandIdFor(caller.name, rawKey), true);
           if (isFinal(answer.status)) {
             await deps.idempotency.complete(
               caller.name,
@@ -184,6 +184,10 @@ const send = (res: Response, answer: Answer): void => {
   if (answer.problem) res.type('application/problem+json');
   res.json(answer.body);
 };
+
+/** The command id an Idempotency-Key stands for: the same key, the same ids in the log. */
+export const commandIdFor = (caller: string, key: string): string =>
+  uuidv5(`${caller}\n${key}`, COMMAND_ID_NAMESPACE);
 
 /** Same command and same JSON (keys in any order) give the same hash. */
 export const hashRequest = (name: string, body: unknown): string =>

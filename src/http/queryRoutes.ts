@@ -9,12 +9,11 @@ import { Email, MinPosition, ProviderName, Subject, UserId } from './schemas.js'
 import { validate } from './validation.js';
 import { identityView, userView } from './views.js';
 
-const MIN_POSITION_WAIT_MS = 5000;
-
 /** The read-model queries. `minPosition` makes a query wait for a command's effect. */
 export const queryRoutes = (deps: {
   readModel: ReadModel;
   projection: Pick<ProjectionRunner, 'waitFor'>;
+  minPositionWaitMs: number;
 }): Router => {
   const router = express.Router();
   const queries = requireScope('queries');
@@ -27,7 +26,7 @@ export const queryRoutes = (deps: {
     if (minPosition === undefined) return;
     const reached = await deps.projection.waitFor(
       BigInt(minPosition),
-      MIN_POSITION_WAIT_MS,
+      deps.minPositionWaitMs,
     );
     if (!reached) {
       throw new AccountLinkingError(

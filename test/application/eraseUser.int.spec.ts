@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streams } from '../../src/domain/values.js';
-import { commandSpec, expectRefusal, profile, type CommandSpec } from '../support/commandSpec.js';
+import {
+  commandSpec,
+  expectRefusal,
+  profile,
+  type CommandSpec,
+} from '../support/commandSpec.js';
 
 describe('erase-user', () => {
   let spec: CommandSpec;
@@ -67,8 +72,14 @@ describe('erase-user', () => {
       name: 'register-via-provider',
       input: { provider: 'google', subject: '2', profile: profile() },
     });
-    await spec.given({ name: 'merge-users', input: { survivorId: a.userId, mergedId: b.userId } });
-    expectRefusal(await spec.when({ name: 'erase-user', input: { userId: b.userId } }), 'user-merged');
+    await spec.given({
+      name: 'merge-users',
+      input: { survivorId: a.userId, mergedId: b.userId },
+    });
+    expectRefusal(
+      await spec.when({ name: 'erase-user', input: { userId: b.userId } }),
+      'user-merged',
+    );
   });
 
   it('frees the identity for someone else', async () => {

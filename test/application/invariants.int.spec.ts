@@ -45,9 +45,9 @@ describe('invariants under attack', () => {
         expect(error.code).toBe('identity-already-linked');
         expect(error.details).toEqual({ userId: winner });
       }
-      const registrations = (await spec.store.readAll({ after: null, limit: 1000 })).filter(
-        (e) => e.type === 'UserRegistered',
-      );
+      const registrations = (
+        await spec.store.readAll({ after: null, limit: 1000 })
+      ).filter((e) => e.type === 'UserRegistered');
       expect(registrations).toHaveLength(1);
       expect(await holderOf(spec, 'github', '91')).toBe(winner);
     });
@@ -95,8 +95,14 @@ describe('invariants under attack', () => {
         input: { userId: a, provider: 'google', subject: 'g', profile: {} },
       });
       const { values, errors } = await settledAll([
-        spec.run({ name: 'unlink-provider', input: { userId: a, provider: 'github', subject: '1' } }),
-        spec.run({ name: 'unlink-provider', input: { userId: a, provider: 'google', subject: 'g' } }),
+        spec.run({
+          name: 'unlink-provider',
+          input: { userId: a, provider: 'github', subject: '1' },
+        }),
+        spec.run({
+          name: 'unlink-provider',
+          input: { userId: a, provider: 'google', subject: 'g' },
+        }),
       ]);
       expect(values).toHaveLength(1);
       expect(errors.map((e) => e.code)).toEqual(['last-sign-in-method']);
@@ -106,7 +112,9 @@ describe('invariants under attack', () => {
   });
 
   describe('a crash between two writes (5)', () => {
-    const crashingSpec = async (matches: (stream: string, types: string[]) => boolean) => {
+    const crashingSpec = async (
+      matches: (stream: string, types: string[]) => boolean,
+    ) => {
       const store = crashBefore(openSqliteEventStore({ file: ':memory:' }), matches);
       return commandSpec({ store });
     };
@@ -116,7 +124,10 @@ describe('invariants under attack', () => {
 
     it('finishes a registration when the same command is retried', async () => {
       spec = await crashingSpec(beforeUserWrite);
-      const context = { commandId: '0c5a3b8e-0000-4000-8000-0000000000aa', idempotent: true };
+      const context = {
+        commandId: '0c5a3b8e-0000-4000-8000-0000000000aa',
+        idempotent: true,
+      };
       await crash(spec.run(register('90'), context));
       const retried = await spec.run(register('90'), context);
       expect(retried).toMatchObject({ created: true });
@@ -165,10 +176,9 @@ describe('invariants under attack', () => {
       await holderOf(spec, 'github', '5');
       await reconcileOnce(spec.services);
       await holderOf(spec, 'github', '5');
-      expect((await spec.readModel.getUser(a))!.connections.map((c) => c.subject)).toEqual([
-        'g',
-        '5',
-      ]);
+      expect(
+        (await spec.readModel.getUser(a))!.connections.map((c) => c.subject),
+      ).toEqual(['g', '5']);
     });
 
     it('lets the reconciler release an identity whose unlink was recorded', async () => {
@@ -179,7 +189,10 @@ describe('invariants under attack', () => {
         input: { userId: a, provider: 'google', subject: 'g', profile: {} },
       });
       await crash(
-        spec.run({ name: 'unlink-provider', input: { userId: a, provider: 'github', subject: '1' } }),
+        spec.run({
+          name: 'unlink-provider',
+          input: { userId: a, provider: 'github', subject: '1' },
+        }),
       );
       expect(await holderOf(spec, 'github', '1')).toBe(a);
       spec.advance(60_000);
@@ -194,11 +207,17 @@ describe('invariants under attack', () => {
       let claims = 0;
       const github1 = streams.identity({ provider: 'github', subject: '1' });
       spec = await crashingSpec(
-        (stream, types) => stream === github1 && types.includes('IdentityClaimed') && ++claims === 2,
+        (stream, types) =>
+          stream === github1 && types.includes('IdentityClaimed') && ++claims === 2,
       );
       const survivor = (await spec.run(register('g', 'google'))).userId;
       const merged = (await spec.run(register('1'))).userId;
-      await crash(spec.run({ name: 'merge-users', input: { survivorId: survivor, mergedId: merged } }));
+      await crash(
+        spec.run({
+          name: 'merge-users',
+          input: { survivorId: survivor, mergedId: merged },
+        }),
+      );
       spec.advance(60_000);
       await holderOf(spec, 'github', '1');
       await reconcileOnce(spec.services);

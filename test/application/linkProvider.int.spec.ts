@@ -109,7 +109,10 @@ describe('link-provider', () => {
   });
 
   it('applies If-Match to the user stream', async () => {
-    expectRefusal(await spec.when(link(ann, '1'), { expectedRevision: 0 }), 'revision-mismatch');
+    expectRefusal(
+      await spec.when(link(ann, '1'), { expectedRevision: 0 }),
+      'revision-mismatch',
+    );
     const outcome = await spec.when(link(ann, '1'), { expectedRevision: 1 });
     expect(types(outcome)).toEqual(['IdentityClaimed', 'ProviderLinked']);
   });

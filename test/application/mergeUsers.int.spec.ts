@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streams } from '../../src/domain/values.js';
-import { commandSpec, expectRefusal, profile, type CommandSpec } from '../support/commandSpec.js';
+import {
+  commandSpec,
+  expectRefusal,
+  profile,
+  type CommandSpec,
+} from '../support/commandSpec.js';
 
 describe('merge-users', () => {
   let spec: CommandSpec;
@@ -44,7 +49,13 @@ describe('merge-users', () => {
         data: {
           mergedId: merged,
           identities: [
-            { ...identity, claimRevision: 1, displayName: null, email: null, emailVerified: false },
+            {
+              ...identity,
+              claimRevision: 1,
+              displayName: null,
+              email: null,
+              emailVerified: false,
+            },
           ],
         },
       },

@@ -15,7 +15,9 @@ describe('register-local-user', () => {
   afterEach(() => spec.close());
 
   it('claims the username, then creates the user with a hashed password', async () => {
-    const outcome = await spec.when(register('Ann', 'correct horse battery', 'ann@example.com'));
+    const outcome = await spec.when(
+      register('Ann', 'correct horse battery', 'ann@example.com'),
+    );
     const userId = outcome.result!.userId;
     expect(outcome.appended.map((e) => [e.stream, e.type])).toEqual([
       [streams.username('ann'), 'UsernameClaimed'],

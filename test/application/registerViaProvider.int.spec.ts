@@ -128,7 +128,11 @@ describe('register-via-provider', () => {
     spec = await commandSpec({ policy: { emailMatch: 'link-verified' } });
     const owner = await spec.given({
       name: 'register-via-provider',
-      input: { provider: 'google', subject: 'g1', profile: profile('ann@example.com', true) },
+      input: {
+        provider: 'google',
+        subject: 'g1',
+        profile: profile('ann@example.com', true),
+      },
     });
     const outcome = await spec.when(register('9', 'ANN@example.com', true));
     expect(outcome.result).toMatchObject({ userId: owner.userId, created: false });

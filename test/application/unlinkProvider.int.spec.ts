@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streams } from '../../src/domain/values.js';
-import { commandSpec, expectRefusal, profile, type CommandSpec } from '../support/commandSpec.js';
+import {
+  commandSpec,
+  expectRefusal,
+  profile,
+  type CommandSpec,
+} from '../support/commandSpec.js';
 
 const unlink = (userId: string, subject: string, provider = 'github') =>
   ({ name: 'unlink-provider', input: { userId, provider, subject } }) as const;
@@ -69,6 +74,9 @@ describe('unlink-provider', () => {
       await spec.when(unlink('00000000-0000-4000-8000-00000000dead', '7')),
       'user-not-found',
     );
-    expectRefusal(await spec.when(unlink(ann, '7'), { expectedRevision: 1 }), 'revision-mismatch');
+    expectRefusal(
+      await spec.when(unlink(ann, '7'), { expectedRevision: 1 }),
+      'revision-mismatch',
+    );
   });
 });

@@ -38,7 +38,11 @@ export interface SpecOptions {
 export const commandSpec = async (options: SpecOptions = {}) => {
   const store = options.store ?? openSqliteEventStore({ file: ':memory:' });
   const readModel = createMemoryReadModel();
-  const projection = await startProjectionRunner({ store, readModel, logger: testLogger() });
+  const projection = await startProjectionRunner({
+    store,
+    readModel,
+    logger: testLogger(),
+  });
   let now = Date.parse('2026-01-01T00:00:00Z');
   const services: Services = {
     store,
@@ -84,7 +88,11 @@ export const commandSpec = async (options: SpecOptions = {}) => {
     /** Runs commands as the "given" of a spec; each must succeed. */
     given: async (command: Command) => run(command),
     /** Puts raw events in a stream as the "given" of a spec. */
-    givenEvents: async (stream: string, events: DomainEvent[], commandId = randomUUID()) => {
+    givenEvents: async (
+      stream: string,
+      events: DomainEvent[],
+      commandId = randomUUID(),
+    ) => {
       const current = (await store.readStream(stream)).length - 1;
       const proposed: NewEvent[] = events.map((event) => ({
         id: randomUUID(),

@@ -21,7 +21,13 @@ export const crashBefore = (
   return {
     ...store,
     append: (stream, events, expected) => {
-      if (!fired && matches(stream, events.map((e) => e.type))) {
+      if (
+        !fired &&
+        matches(
+          stream,
+          events.map((e) => e.type),
+        )
+      ) {
         fired = true;
         return Promise.reject(new SimulatedCrash(stream));
       }

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMAND_NAMES } from '../../src/http/schemas.js';
+import { apiClient, type ApiClient } from '../support/client.js';
+import { removeDataDir, startTestService, type TestService } from '../support/service.js';
+
+describe('operations routes', () => {
+  let service: TestService;
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    service = await startTestService();
+    api = apiClient(service.url);
+  });
+  afterAll(async () => {
+    await service.stop();
+    removeDataDir(service);
+  });
+
+  it('answers /healthz and /readyz without credentials', async () => {
+    expect(await api.get('/healthz', { token: null })).toMatchObject({
+      status: 200,
+      body: { status: 'ok' },
+    });
+    expect(await api.get('/readyz', { token: null })).toMatchObject({
+      status: 200,
+      body: { status: 'ready' },
+    });
+  });
+
+  it('serves Prometheus metrics, counting commands', async () => {
+    await api.command('register-via-provider', { provider: 'github', subject: 'm1' });
+    const res = await fetch(`${service.url}/metrics`);
+    const text = await res.text();
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    expect(text).toMatch(
+      /account_links_commands_total\{command="register-via-provider",outcome="ok"\} 1/,
+    );
+  });
+
+  it('describes every route in /openapi.json', async () => {
+    const reply = await api.get<{ openapi: string; paths: Record<string, unknown> }>(
+      '/openapi.json',
+      { token: null },
+    );
+    expect(reply.body.openapi).toBe('3.1.0');
+    const paths = Object.keys(reply.body.paths);
+    for (const name of COMMAND_NAMES) expect(paths).toContain(`/api/commands/${name}`);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/users/{userId}',
+        '/api/users',
+        '/api/identities/{provider}/{subject}',
+        '/api/identities',
+        '/api/audit/users/{userId}/events',
+        '/api/audit/users/{userId}/state',
+      ]),
+    );
+    // Unknown fields are refused, and the document says so.
+    const link = JSON.stringify(reply.body.paths['/api/commands/link-provider']);
+    expect(link).toContain('LinkProvider');
+    expect(JSON.stringify(reply.body)).toContain('"additionalProperties":false');
+  });
+
+  it('echoes request and correlation ids, making them when absent', async () => {
+    const given = await fetch(`${service.url}/healthz`, {
+      headers: { 'x-request-id': 'abc-123', 'x-correlation-id': 'flow-9' },
+    });
+    expect(given.headers.get('x-request-id')).toBe('abc-123');
+    expect(given.headers.get('x-correlation-id')).toBe('flow-9');
+    const made = await fetch(`${service.url}/healthz`, {
+      headers: { 'x-request-id': 'bad id with spaces' },
+    });
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers unknown paths with a not-found problem, and wrong methods with 405', async () => {
+    const missing = await api.get('/nothing/here', { token: null });
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe('not-found');
+    const wrong = await api.call('DELETE', '/healthz', undefined, { token: null });
+    expect(wrong.status).toBe(405);
+    expect(wrong.body.code).toBe('method-not-allowed');
+  });
+
+  it('sends security headers and no framework banner', async () => {
+    const res = await fetch(`${service.url}/healthz`);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+});

@@ -98,7 +98,7 @@ export const startService = async (
     reconciler = startReconciler(services, logger, config.reconcileIntervalMs);
     await reconciler.firstPass;
     ready = true;
-    logger.info({ position: String(await readModel.position()) }, 'ready');
+    logger.info({ position: String((await readModel.position()) ?? 0n) }, 'ready');
   });
   readiness.catch((error: unknown) => logger.error({ err: error }, 'start-up failed'));
 

@@ -40,6 +40,15 @@ export const createApp = (deps: AppDeps): Express => {
       logger: deps.logger,
       genReqId: requestIdOf,
       autoLogging: { ignore: (req) => QUIET_PATHS.has(req.url ?? '') },
+      // Paths without query strings: a query may carry an email address.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
       customLogLevel: (_req, res, error) =>
         error || res.statusCode >= 500
           ? 'error'

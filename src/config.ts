@@ -11,6 +11,36 @@ export interface ServiceToken {
   scopes: Scope[];
 }
 
+export type ProviderName = 'github' | 'google';
+
+/** Endpoints and credentials of one OAuth provider. */
+export interface OAuthProviderConfig {
+  clientId: string;
+  clientSecret: string;
+  authorizationURL: string;
+  tokenURL: string;
+  userProfileURL: string;
+  /** GitHub only. */
+  userEmailURL?: string;
+}
+
+export const PROVIDER_DEFAULTS: Record<
+  ProviderName,
+  Omit<OAuthProviderConfig, 'clientId' | 'clientSecret'>
+> = {
+  github: {
+    authorizationURL: 'https://github.com/login/oauth/authorize',
+    tokenURL: 'https://github.com/login/oauth/access_token',
+    userProfileURL: 'https://api.github.com/user',
+    userEmailURL: 'https://api.github.com/user/emails',
+  },
+  google: {
+    authorizationURL: 'https://accounts.google.com/o/oauth2/v2/auth',
+    tokenURL: 'https://oauth2.googleapis.com/token',
+    userProfileURL: 'https://openidconnect.googleapis.com/v1/userinfo',
+  },
+};
+
 export interface Config {
   production: boolean;
   host: string;
@@ -28,6 +58,15 @@ export interface Config {
   trustProxy: boolean;
   eventStoreUrl: string | null;
   mongoUrl: string | null;
+  /** Base URL the browser sees (for OAuth callbacks); null: the address it listens on. */
+  publicUrl: string | null;
+  /** Providers with real client ids; empty when the development provider plays them. */
+  providers: Partial<Record<ProviderName, OAuthProviderConfig>>;
+  devProvider: boolean;
+  sessionSecret: string | null;
+  tokenEncryptionKey: string | null;
+  sessionTtlHours: number;
+  authRateLimitPerMinute: number;
 }
 
 const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -54,6 +93,27 @@ const envSchema = z.object({
   TRUST_PROXY: bool.default(false),
   EVENTSTORE_URL: z.string().optional(),
   MONGODB_URL: z.string().optional(),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+  GITHUB_AUTHORIZATION_URL: z.url().optional(),
+  GITHUB_TOKEN_URL: z.url().optional(),
+  GITHUB_USER_URL: z.url().optional(),
+  GITHUB_EMAILS_URL: z.url().optional(),
+  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  GOOGLE_AUTHORIZATION_URL: z.url().optional(),
+  GOOGLE_TOKEN_URL: z.url().optional(),
+  GOOGLE_USERINFO_URL: z
+    .url()
+    .refine((url) => new URL(url).pathname.endsWith('/userinfo'), {
+      message: 'must end in /userinfo (the Google strategy parses nothing else)',
+    })
+    .optional(),
+  SESSION_SECRET: z.string().min(16).optional(),
+  TOKEN_ENCRYPTION_KEY: z.string().min(1).optional(),
+  SESSION_TTL_HOURS: int(1, 24 * 365).default(24 * 7),
+  AUTH_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(60),
 });
 
 /** A configuration mistake, with the fix in its message. */
@@ -87,6 +147,13 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   if (production && serviceTokens?.some((token) => token.secret.length < 16)) {
     throw new ConfigError('SERVICE_TOKENS: every secret needs at least 16 characters');
   }
+  const providers = providersFrom(e);
+  if (production && (!e.SESSION_SECRET || !e.TOKEN_ENCRYPTION_KEY)) {
+    throw new ConfigError(
+      'SESSION_SECRET and TOKEN_ENCRYPTION_KEY are required when NODE_ENV=production ' +
+        '(make each with: openssl rand -base64 32)',
+    );
+  }
   return {
     production,
     host: e.HOST,
@@ -108,7 +175,52 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     trustProxy: e.TRUST_PROXY,
     eventStoreUrl: e.EVENTSTORE_URL || null,
     mongoUrl: e.MONGODB_URL || null,
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+    providers,
+    devProvider: !production && Object.keys(providers).length === 0,
+    sessionSecret: e.SESSION_SECRET ?? null,
+    tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ?? null,
+    sessionTtlHours: e.SESSION_TTL_HOURS,
+    authRateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MINUTE,
   };
+};
+
+type Env = z.infer<typeof envSchema>;
+
+const providersFrom = (e: Env): Config['providers'] => {
+  const providers: Config['providers'] = {};
+  const github = pair('GITHUB', e.GITHUB_CLIENT_ID, e.GITHUB_CLIENT_SECRET);
+  if (github) {
+    providers.github = {
+      ...github,
+      authorizationURL:
+        e.GITHUB_AUTHORIZATION_URL ?? PROVIDER_DEFAULTS.github.authorizationURL,
+      tokenURL: e.GITHUB_TOKEN_URL ?? PROVIDER_DEFAULTS.github.tokenURL,
+      userProfileURL: e.GITHUB_USER_URL ?? PROVIDER_DEFAULTS.github.userProfileURL,
+      userEmailURL: e.GITHUB_EMAILS_URL ?? PROVIDER_DEFAULTS.github.userEmailURL,
+    };
+  }
+  const google = pair('GOOGLE', e.GOOGLE_CLIENT_ID, e.GOOGLE_CLIENT_SECRET);
+  if (google) {
+    providers.google = {
+      ...google,
+      authorizationURL:
+        e.GOOGLE_AUTHORIZATION_URL ?? PROVIDER_DEFAULTS.google.authorizationURL,
+      tokenURL: e.GOOGLE_TOKEN_URL ?? PROVIDER_DEFAULTS.google.tokenURL,
+      userProfileURL: e.GOOGLE_USERINFO_URL ?? PROVIDER_DEFAULTS.google.userProfileURL,
+    };
+  }
+  return providers;
+};
+
+const pair = (prefix: string, id: string | undefined, secret: string | undefined) => {
+  if (!id && !secret) return null;
+  if (!id || !secret) {
+    throw new ConfigError(
+      `${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET go together: set both, or neither`,
+    );
+  }
+  return { clientId: id, clientSecret: secret };
 };
 
 const TOKEN_ENTRY = /^([A-Za-z0-9_.-]{1,64})(?::([a-z+]+))?=(.+)$/;

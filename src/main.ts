@@ -27,7 +27,14 @@ const main = async (): Promise<void> => {
     `  data directory: ${service.dataDir}`,
     `  events: SQLite (${service.dataDir}/events.sqlite); read model: in memory`,
   ];
-  if (service.developmentSecrets) {
+  lines.push(
+    `  sign-in: ${service.providers.join(', ')}` +
+      (service.devProvider
+        ? ' (played by the built-in development provider: no real accounts involved)'
+        : ''),
+    `  open ${service.url}/ in a browser to sign in`,
+  );
+  if (service.developmentSecrets && service.usesDevelopmentToken) {
     lines.push(
       `  development service token: ${service.developmentSecrets.serviceToken.secret}`,
       `    (generated; stored in ${service.developmentSecrets.file}; set SERVICE_TOKENS to use your own)`,

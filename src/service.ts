@@ -1,25 +1,40 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { AuthTokenRefresh } from 'passport-oauth2-refresh';
+import type { Strategy } from 'passport';
 import { pino, type Logger } from 'pino';
 import type { Services } from './application/context.js';
+import { createProviderTokens, type RefreshTokens } from './application/providerTokens.js';
 import { startReconciler } from './application/reconciler.js';
-import type { Config, ServiceToken } from './config.js';
+import type { SignInDecider } from './application/signIn.js';
+import type { Config, OAuthProviderConfig, ProviderName, ServiceToken } from './config.js';
+import { createDevProvider } from './devProvider/devProvider.js';
 import type { EventStore } from './eventstore/port.js';
 import { openSqliteEventStore } from './eventstore/sqlite.js';
 import { createApp } from './http/app.js';
+import { createPassport } from './http/auth/strategies.js';
 import { createMetrics } from './http/metrics.js';
 import { createMemoryReadModel } from './projections/memory.js';
 import { startProjectionRunner } from './projections/runner.js';
 import { loadOrCreateDevelopmentSecrets, type DevelopmentSecrets } from './secrets.js';
+import { SqliteSessionStore } from './storage/sqliteSessionStore.js';
 import { openSqliteIdempotencyStore } from './storage/sqliteIdempotency.js';
+import { createTokenCipher, parseKeyring } from './storage/tokenCipher.js';
+import { openSqliteTokenVault } from './storage/tokenVault.js';
 
 export interface RunningService {
   url: string;
   dataDir: string;
-  /** Present when the secrets were generated for development. */
+  /** Present when secrets were generated for development. */
   developmentSecrets: DevelopmentSecrets | null;
+  /** True when the generated development service token is the one in use. */
+  usesDevelopmentToken: boolean;
+  /** The providers offered for sign-in, and whether the development stand-in plays them. */
+  providers: ProviderName[];
+  devProvider: boolean;
   services: Services;
   server: Server;
   /** Finishes in-flight requests, then closes every store. */
@@ -30,8 +45,10 @@ export interface StartOptions {
   logger?: Logger;
   /** Replaces the clock (tests). */
   now?: () => Date;
-  /** Replaces the SQLite event store (tests of other adapters). */
+  /** Replaces the SQLite event store (tests of other adapters, fault injection). */
   eventStore?: EventStore;
+  /** Replaces the sign-in decision (the seed's override): see src/domain/signIn.ts. */
+  decideSignIn?: SignInDecider;
 }
 
 export const createLogger = (level: string): Logger =>
@@ -45,14 +62,18 @@ export const createLogger = (level: string): Logger =>
         '*.password',
         '*.passwordHash',
         '*.secret',
+        '*.accessToken',
+        '*.refreshToken',
       ],
       censor: '[redacted]',
     },
   });
 
+const DEV_PROVIDER_PATH = '/dev-oauth';
+
 /**
  * Starts the service on its configuration: stores, read model (rebuilt from the log),
- * reconciler and HTTP server. Used by `npm start` and by the tests alike.
+ * reconciler, sign-in and HTTP server. Used by `npm start` and by the tests alike.
  */
 export const startService = async (
   config: Config,
@@ -63,18 +84,26 @@ export const startService = async (
   mkdirSync(dataDir, { recursive: true });
 
   // 1. Secrets: configured, or generated into the data directory for development.
-  const developmentSecrets = config.serviceTokens
-    ? null
-    : loadOrCreateDevelopmentSecrets(dataDir);
-  const tokens: ServiceToken[] = config.serviceTokens ?? [
-    developmentSecrets!.serviceToken,
-  ];
+  const needsGenerated =
+    !config.serviceTokens || !config.sessionSecret || !config.tokenEncryptionKey;
+  const developmentSecrets = needsGenerated ? loadOrCreateDevelopmentSecrets(dataDir) : null;
+  const tokens: ServiceToken[] = config.serviceTokens ?? [developmentSecrets!.serviceToken];
+  const sessionSecret = config.sessionSecret ?? developmentSecrets!.sessionSecret;
+  const tokenKey = config.tokenEncryptionKey ?? developmentSecrets!.tokenEncryptionKey;
+  if (developmentSecrets && (!config.sessionSecret || !config.tokenEncryptionKey)) {
+    logger.warn(
+      { file: developmentSecrets.file },
+      'using generated development secrets; set SESSION_SECRET and TOKEN_ENCRYPTION_KEY',
+    );
+  }
 
   // 2. Stores and the read model, which replays the log before the service is ready.
   const store =
-    options.eventStore ??
-    openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger });
-  const idempotency = openSqliteIdempotencyStore(join(dataDir, 'service.sqlite'));
+    options.eventStore ?? openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger });
+  const serviceDb = join(dataDir, 'service.sqlite');
+  const idempotency = openSqliteIdempotencyStore(serviceDb);
+  const sessionStore = new SqliteSessionStore(serviceDb);
+  const vault = openSqliteTokenVault(serviceDb, createTokenCipher(parseKeyring(tokenKey)));
   const readModel = createMemoryReadModel();
   const metrics = createMetrics();
   const projection = await startProjectionRunner({ store, readModel, logger });
@@ -102,25 +131,64 @@ export const startService = async (
   });
   readiness.catch((error: unknown) => logger.error({ err: error }, 'start-up failed'));
 
-  const purge = setInterval(
-    () => {
-      const before = new Date(Date.now() - config.idempotencyTtlHours * 3_600_000);
-      void idempotency.purge(before).catch((error: unknown) => {
-        logger.error({ err: error }, 'idempotency purge failed');
-      });
-    },
-    60 * 60 * 1000,
-  );
-  purge.unref();
+  const timers = [
+    setInterval(
+      () => {
+        const before = new Date(Date.now() - config.idempotencyTtlHours * 3_600_000);
+        void idempotency.purge(before).catch((error: unknown) => {
+          logger.error({ err: error }, 'idempotency purge failed');
+        });
+      },
+      60 * 60 * 1000,
+    ),
+    setInterval(() => {
+      void Promise.all([readModel.position(), store.headPosition()])
+        .then(([applied, head]) => metrics.projectionAt(applied, head))
+        .catch(() => {});
+    }, 5000),
+  ];
+  timers.forEach((timer) => timer.unref());
 
-  const lagTimer = setInterval(() => {
-    void Promise.all([readModel.position(), store.headPosition()])
-      .then(([applied, head]) => metrics.projectionAt(applied, head))
-      .catch(() => {});
-  }, 5000);
-  lagTimer.unref();
+  // 4. The HTTP server listens first: the OAuth endpoints need its address.
+  const server = createServer();
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(config.port, config.host, done);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  const loopback = `http://127.0.0.1:${address.port}`;
 
-  // 4. The HTTP server.
+  // 5. Sign-in: the configured providers, or the development stand-in playing both.
+  const dev = config.devProvider ? developmentProvider(loopback) : null;
+  const providerConfigs = dev ? dev.providers : config.providers;
+  const providers = Object.keys(providerConfigs) as ProviderName[];
+  if (dev) {
+    logger.warn(
+      'development OAuth provider is on: GitHub and Google are played by a local stand-in ' +
+        `at ${DEV_PROVIDER_PATH} (configure client ids, or NODE_ENV=production, to turn it off)`,
+    );
+  }
+  const passport = createPassport({ services, providers: providerConfigs });
+  const refresher = new AuthTokenRefresh();
+  for (const name of providers) {
+    refresher.use(name, (passport as unknown as { _strategy(n: string): Strategy })._strategy(name));
+  }
+  const refresh: RefreshTokens = (provider, refreshToken) =>
+    new Promise((done, fail) =>
+      refresher.requestNewAccessToken(provider, refreshToken, (error, accessToken, newRefresh, params) => {
+        if (error || !accessToken) return fail(new Error('the provider refused the refresh'));
+        const seconds = Number(params?.expires_in);
+        done({
+          accessToken,
+          refreshToken: newRefresh || null,
+          scopes: typeof params?.scope === 'string' ? params.scope.split(/[ ,]+/) : null,
+          expiresAt: Number.isFinite(seconds) ? new Date(Date.now() + seconds * 1000) : null,
+        });
+      }),
+    );
+
   const app = createApp({
     services,
     idempotency,
@@ -130,20 +198,29 @@ export const startService = async (
     isReady: () => ready,
     trustProxy: config.trustProxy,
     minPositionWaitMs: config.minPositionWaitMs,
+    production: config.production,
+    browser: {
+      passport,
+      providers,
+      authorizationOrigins: Object.values(providerConfigs)
+        .map((provider) => new URL(provider.authorizationURL, url).origin)
+        .filter((origin) => origin !== new URL(url).origin),
+      sessionStore,
+      sessionSecrets: [sessionSecret],
+      sessionTtlMs: config.sessionTtlHours * 3_600_000,
+      vault,
+      providerTokens: createProviderTokens({ services, vault, refresh }),
+      decide: options.decideSignIn,
+      authRateLimitPerMinute: config.authRateLimitPerMinute,
+      devProvider: dev?.router ?? null,
+    },
   });
-  const server = createServer(app);
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen(config.port, config.host, done);
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  server.on('request', app);
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
-      clearInterval(purge);
-      clearInterval(lagTimer);
+      timers.forEach((timer) => clearInterval(timer));
       // In-flight requests finish; idle keep-alive connections are closed now.
       const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeIdleConnections();
@@ -155,16 +232,51 @@ export const startService = async (
       await projection.stop();
       await readModel.close();
       await idempotency.close();
+      sessionStore.close();
+      await vault.close();
       await store.close();
       logger.info('stopped');
     })());
 
   return {
-    url: `http://${host}:${address.port}`,
+    url,
     dataDir,
     developmentSecrets,
+    usesDevelopmentToken: !config.serviceTokens,
+    providers,
+    devProvider: dev !== null,
     services,
     server,
     stop,
   };
+};
+
+/**
+ * The built-in stand-in for GitHub and Google. The browser is sent to it by a relative
+ * URL (it is on this very server); the strategies reach its token and profile endpoints
+ * over loopback.
+ */
+const developmentProvider = (loopback: string) => {
+  const clients = {
+    github: { clientId: 'dev-github', clientSecret: randomBytes(16).toString('hex') },
+    google: { clientId: 'dev-google', clientSecret: randomBytes(16).toString('hex') },
+  };
+  const provider = createDevProvider({ clients, basePath: DEV_PROVIDER_PATH });
+  const base = `${loopback}${DEV_PROVIDER_PATH}`;
+  const providers: Record<ProviderName, OAuthProviderConfig> = {
+    github: {
+      ...clients.github,
+      authorizationURL: `${DEV_PROVIDER_PATH}/github/login/oauth/authorize`,
+      tokenURL: `${base}/github/login/oauth/access_token`,
+      userProfileURL: `${base}/github/api/user`,
+      userEmailURL: `${base}/github/api/user/emails`,
+    },
+    google: {
+      ...clients.google,
+      authorizationURL: `${DEV_PROVIDER_PATH}/google/o/oauth2/v2/auth`,
+      tokenURL: `${base}/google/token`,
+      userProfileURL: `${base}/google/v1/userinfo`,
+    },
+  };
+  return { router: provider.router, providers };
 };

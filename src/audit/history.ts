@@ -15,6 +15,9 @@ const guardStreamsOf = (events: StoredEvent[]): Set<string> => {
       case 'UserRegistered':
         if (event.data.username) found.add(streams.username(event.data.username));
         break;
+      case 'UsernameSet':
+        found.add(streams.username(event.data.username));
+        break;
       case 'ProviderLinked':
       case 'ProviderUnlinked':
         found.add(streams.identity(event.data));

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'user-erased',
   'email-belongs-to-existing-user',
   'username-taken',
+  'reauthentication-required',
   'revision-mismatch',
   'payload-too-large',
   'validation-failed',

@@ -38,6 +38,7 @@ export type UserEvent =
       };
     }
   | { type: 'PasswordSet'; data: { passwordHash: string } }
+  | { type: 'UsernameSet'; data: { username: string; usernameClaimRevision: number } }
   | { type: 'ProviderLinked'; data: LinkedIdentity }
   | {
       type: 'ProviderUnlinked';

@@ -74,6 +74,13 @@ export const evolveUser = (state: UserState, event: Recorded<UserEvent>): UserSt
     }
     case 'PasswordSet':
       return { ...next, passwordHash: event.data.passwordHash };
+    case 'UsernameSet': {
+      const claims = new Map(state.claims).set(streams.username(event.data.username), {
+        claimRevision: event.data.usernameClaimRevision,
+        outcome: 'linked',
+      });
+      return { ...next, username: event.data.username, claims };
+    }
     case 'ProviderLinked':
       return link(next, [event.data], event.time);
     case 'UsersMerged':
@@ -290,9 +297,30 @@ export const unlinkProvider = (state: UserState, identity: IdentityKey): UserEve
   ];
 };
 
-export const setPassword = (state: UserState, passwordHash: string): UserEvent[] => {
+/**
+ * Sets a password. A user without a username (one who signed up through a provider)
+ * chooses one with it, claimed beforehand, since a password signs in with a username.
+ */
+export const setPassword = (
+  state: UserState,
+  passwordHash: string,
+  username?: { name: string; claimRevision: number },
+): UserEvent[] => {
   assertActive(state);
-  return [{ type: 'PasswordSet', data: { passwordHash } }];
+  const events: UserEvent[] = [];
+  if (state.username === null) {
+    if (!username) {
+      throw new AccountLinkingError('validation-failed', 'choose a username with the password', {
+        errors: [{ path: 'username', message: 'required for a user without one' }],
+      });
+    }
+    events.push({
+      type: 'UsernameSet',
+      data: { username: username.name, usernameClaimRevision: username.claimRevision },
+    });
+  }
+  events.push({ type: 'PasswordSet', data: { passwordHash } });
+  return events;
 };
 
 export const updateProfile = (

@@ -1,19 +1,28 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Request } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import session from 'express-session';
 import helmet from 'helmet';
+import type { Passport } from 'passport';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { csrfSync } from 'csrf-sync';
 import type { Services } from '../application/context.js';
 import type { IdempotencyStore } from '../application/idempotency.js';
-import type { ServiceToken } from '../config.js';
+import type { createProviderTokens } from '../application/providerTokens.js';
+import type { SignInDecider } from '../application/signIn.js';
+import type { ProviderName, ServiceToken } from '../config.js';
 import { AccountLinkingError } from '../domain/errors.js';
+import type { TokenVault } from '../storage/tokenVault.js';
 import { auditRoutes } from './auditRoutes.js';
-import { serviceTokenAuth } from './callers.js';
+import { browserRoutes } from './auth/authRoutes.js';
+import { authenticateCaller } from './callers.js';
 import { commandRoutes } from './commandRoutes.js';
 import type { Metrics } from './metrics.js';
 import { opsRoutes } from './opsRoutes.js';
 import { problemHandler } from './problems.js';
 import { queryRoutes } from './queryRoutes.js';
 import { correlation, requestIdOf } from './requestIds.js';
+import { tokenRoutes } from './tokenRoutes.js';
 
 export interface AppDeps {
   services: Services;
@@ -24,13 +33,33 @@ export interface AppDeps {
   isReady: () => boolean;
   trustProxy: boolean;
   minPositionWaitMs: number;
+  production: boolean;
+  browser: {
+    passport: InstanceType<typeof Passport>;
+    providers: ProviderName[];
+    /** Origins the browser is sent to for sign-in (allowed as form targets). */
+    authorizationOrigins: string[];
+    sessionStore: session.Store;
+    sessionSecrets: string[];
+    sessionTtlMs: number;
+    vault: TokenVault;
+    providerTokens: ReturnType<typeof createProviderTokens>;
+    decide?: SignInDecider;
+    authRateLimitPerMinute: number;
+    /** The development provider's router, mounted at /dev-oauth when it is on. */
+    devProvider: express.Router | null;
+  };
 }
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** The Express application: operations routes, then the authenticated API. */
+/**
+ * The Express application: operations routes, the development provider when it is on,
+ * sessions, the API (service tokens or the signed-in session), then the browser pages.
+ */
 export const createApp = (deps: AppDeps): Express => {
   const app = express();
+  const { browser } = deps;
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', deps.trustProxy);
@@ -40,7 +69,7 @@ export const createApp = (deps: AppDeps): Express => {
       logger: deps.logger,
       genReqId: requestIdOf,
       autoLogging: { ignore: (req) => QUIET_PATHS.has(req.url ?? '') },
-      // Paths without query strings: a query may carry an email address.
+      // Paths without query strings: a query may carry an email or an OAuth code.
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,
@@ -49,19 +78,57 @@ export const createApp = (deps: AppDeps): Express => {
         }),
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       },
-      customLogLevel: (_req, res, error) =>
-        error || res.statusCode >= 500
-          ? 'error'
-          : res.statusCode >= 400
-            ? 'info'
-            : 'info',
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );
   app.use(correlation);
-  app.use(helmet());
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          // Linking posts a form that redirects to the provider: allow its origin.
+          'form-action': ["'self'", ...browser.authorizationOrigins],
+          'upgrade-insecure-requests': deps.production ? [] : null,
+        },
+      },
+      strictTransportSecurity: deps.production,
+    }),
+  );
 
   app.use(opsRoutes({ isReady: deps.isReady, metrics: deps.metrics }));
-  app.use('/api', serviceTokenAuth(deps.tokens));
+  if (browser.devProvider) app.use('/dev-oauth', browser.devProvider);
+
+  // Sessions: HttpOnly, SameSite=Lax, Secure when the request came over TLS.
+  app.use(
+    session({
+      name: 'account_links.sid',
+      secret: browser.sessionSecrets,
+      store: browser.sessionStore,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: browser.sessionTtlMs },
+    }),
+  );
+  app.use(browser.passport.initialize());
+  app.use(browser.passport.session());
+
+  const csrf = csrfSync({
+    getTokenFromRequest: (req: Request) =>
+      (req.body as { _csrf?: string } | undefined)?._csrf ??
+      (req.headers['x-csrf-token'] as string | undefined),
+  });
+  const authLimit = rateLimit({
+    windowMs: 60_000,
+    limit: browser.authRateLimitPerMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: () => {
+      throw new AccountLinkingError('rate-limited', 'too many sign-in attempts; wait a minute');
+    },
+  });
+
+  // The API.
+  app.use('/api', authenticateCaller(deps.tokens, csrf.isRequestValid));
   app.use(
     commandRoutes({
       services: deps.services,
@@ -77,6 +144,25 @@ export const createApp = (deps: AppDeps): Express => {
     }),
   );
   app.use(auditRoutes({ store: deps.services.store }));
+  app.use(tokenRoutes({ tokens: browser.providerTokens }));
+  app.use('/api', () => {
+    throw new AccountLinkingError('not-found', 'there is nothing at this path');
+  });
+
+  // The browser side.
+  app.use(
+    browserRoutes({
+      services: deps.services,
+      passport: browser.passport,
+      providers: browser.providers,
+      vault: browser.vault,
+      decide: browser.decide,
+      csrfProtection: csrf.csrfSynchronisedProtection,
+      csrfToken: (req) => csrf.generateToken(req),
+      rateLimit: authLimit,
+      devProvider: browser.devProvider !== null,
+    }),
+  );
 
   app.use(() => {
     throw new AccountLinkingError('not-found', 'there is nothing at this path');

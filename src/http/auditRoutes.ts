@@ -12,7 +12,8 @@ import { userView } from './views.js';
 /** Audit routes read the log itself, never the read model, which may lag. */
 export const auditRoutes = (deps: { store: EventStore }): Router => {
   const router = express.Router();
-  const audit = requireScope('audit');
+  // A person may read their own history too.
+  const audit = requireScope('audit', { ownUserParam: 'userId' });
 
   router
     .route('/api/audit/users/:userId/events')

@@ -7,7 +7,7 @@ import type { Services } from '../application/context.js';
 import type { IdempotencyStore } from '../application/idempotency.js';
 import type { CommandResult } from '../application/result.js';
 import { AccountLinkingError, isAccountLinkingError } from '../domain/errors.js';
-import { callerOf, requireScope } from './callers.js';
+import { callerOf, requireScope, type Caller } from './callers.js';
 import type { Metrics } from './metrics.js';
 import { methodNotAllowed } from './methods.js';
 import { problemOf } from './problems.js';
@@ -37,7 +37,7 @@ export const commandRoutes = (deps: {
 
   router
     .route('/api/commands/:name')
-    .post(requireScope('commands'), async (req: Request, res: Response) => {
+    .post(requireScope('commands', { deferred: true }), async (req: Request, res: Response) => {
       const name = req.params.name as string;
       if (!Object.hasOwn(commandSchemas, name)) {
         throw new AccountLinkingError('unknown-command', `there is no command ${name}`);
@@ -59,11 +59,12 @@ export const commandRoutes = (deps: {
         const started = performance.now();
         try {
           const input = validate(commandSchemas[commandName], req.body ?? {});
+          assertSessionMayRun(caller, commandName, input);
           const expectedRevision = ifMatchOf(req, commandName);
           const result = await runCommand(
             deps.services,
             {
-              actor: caller.name,
+              actor: caller.kind === 'session' ? caller.userId : caller.name,
               flow: 'api',
               correlationId: res.locals.correlationId as string,
               requestId: res.locals.requestId as string,
@@ -139,6 +140,18 @@ export const commandRoutes = (deps: {
     .all(methodNotAllowed(['POST']));
 
   return router;
+};
+
+// A browser session may unlink its own identities and erase itself; linking needs the
+// OAuth flow (proof of the identity), and creating users is for trusted services.
+const SESSION_COMMANDS: CommandName[] = ['unlink-provider', 'erase-user'];
+
+const assertSessionMayRun = (caller: Caller, name: CommandName, input: unknown): void => {
+  if (caller.kind !== 'session') return;
+  const own = (input as { userId?: string }).userId === caller.userId;
+  if (!SESSION_COMMANDS.includes(name) || !own) {
+    throw new AccountLinkingError('forbidden', 'a browser session may not run this command');
+  }
 };
 
 const assertJsonBody = (req: Request): void => {

@@ -1,4 +1,10 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
+import {
+  MESSAGES,
+  messagePage,
+  type Message,
+  type MessageKey,
+} from './pages/messagePage.js';
 import type { ErrorCode, FieldError } from '../domain/errors.js';
 import { AccountLinkingError, isAccountLinkingError } from '../domain/errors.js';
 
@@ -20,6 +26,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   'user-erased': 409,
   'email-belongs-to-existing-user': 409,
   'username-taken': 409,
+  'reauthentication-required': 409,
   'revision-mismatch': 412,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
@@ -50,6 +57,7 @@ const TITLES: Record<ErrorCode, string> = {
   'user-erased': 'User was erased',
   'email-belongs-to-existing-user': 'Email belongs to an existing user',
   'username-taken': 'Username taken',
+  'reauthentication-required': 'The person must sign in with the provider again',
   'revision-mismatch': 'Revision mismatch',
   'payload-too-large': 'Payload too large',
   'validation-failed': 'Validation failed',
@@ -114,7 +122,10 @@ interface BodyParserError {
  */
 export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   if (res.headersSent) return;
-  if (isAccountLinkingError(error)) return sendProblem(res, error);
+  if ((error as { code?: unknown }).code === 'EBADCSRFTOKEN') {
+    return answer(req, res, new AccountLinkingError('forbidden', 'missing or wrong CSRF token'));
+  }
+  if (isAccountLinkingError(error)) return answer(req, res, error);
 
   const parserError = error as BodyParserError;
   if (parserError.type === 'entity.too.large') {
@@ -148,5 +159,18 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
     );
   }
   req.log.error({ err: error }, 'unhandled error');
-  sendProblem(res, new AccountLinkingError('internal', 'internal error'));
+  answer(req, res, new AccountLinkingError('internal', 'internal error'));
+};
+
+/** Browsers on the site's pages get a page; everything else a problem document. */
+const answer = (req: Request, res: Response, error: AccountLinkingError): void => {
+  const api = req.path.startsWith('/api') || req.path.startsWith('/dev-oauth');
+  if (api || req.accepts(['json', 'html']) !== 'html') return sendProblem(res, error);
+  const key: MessageKey =
+    error.code === 'rate-limited' ? 'rate-limited'
+    : error.code === 'forbidden' ? 'forbidden'
+    : error.code === 'not-found' ? 'not-found'
+    : 'unavailable';
+  const message = (MESSAGES[key] as (provider: string) => Message)('');
+  res.status(STATUS_OF[error.code]).type('html').send(messagePage(message));
 };

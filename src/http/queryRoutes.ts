@@ -17,6 +17,7 @@ export const queryRoutes = (deps: {
 }): Router => {
   const router = express.Router();
   const queries = requireScope('queries');
+  const ownUser = requireScope('queries', { ownUserParam: 'userId' });
 
   const awaitPosition = async (req: Request): Promise<void> => {
     const { minPosition } = validate(
@@ -48,7 +49,7 @@ export const queryRoutes = (deps: {
 
   router
     .route('/api/users/:userId')
-    .get(queries, async (req, res) => {
+    .get(ownUser, async (req, res) => {
       const userId = validate(UserId, req.params.userId);
       await awaitPosition(req);
       const doc = await deps.readModel.getUser(userId);

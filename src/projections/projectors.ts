@@ -56,6 +56,8 @@ export const evolveUserDoc = (
   switch (event.type) {
     case 'PasswordSet':
       return touched({ ...doc, hasPassword: true });
+    case 'UsernameSet':
+      return touched({ ...doc, username: event.data.username });
     case 'ProviderLinked':
       return touched({
         ...doc,
@@ -201,6 +203,8 @@ export const openClaimChanges = (stored: StoredEvent): OpenClaimChange[] => {
         ? [drop(streams.username(username), usernameClaimRevision)]
         : [];
     }
+    case 'UsernameSet':
+      return [drop(streams.username(event.data.username), event.data.usernameClaimRevision)];
     case 'ProviderLinked':
       return [drop(streams.identity(event.data), event.data.claimRevision)];
     case 'UsersMerged':

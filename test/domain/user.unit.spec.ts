@@ -172,10 +172,27 @@ describe('the user decider', () => {
   });
 
   describe('password and profile', () => {
-    it('sets a password', () =>
+    it('sets a password, with the username a provider user chooses for it', () =>
+      given([registered()])
+        .when((user) => setPassword(user, 'h', { name: 'ann', claimRevision: 0 }))
+        .then([
+          { type: 'UsernameSet', data: { username: 'ann', usernameClaimRevision: 0 } },
+          { type: 'PasswordSet', data: { passwordHash: 'h' } },
+        ]));
+
+    it('changes the password of a user with a username', () =>
+      given([
+        registered(),
+        { type: 'UsernameSet', data: { username: 'ann', usernameClaimRevision: 0 } },
+        passwordSet,
+      ])
+        .when((user) => setPassword(user, 'h2'))
+        .then([{ type: 'PasswordSet', data: { passwordHash: 'h2' } }]));
+
+    it('refuses a password without a username to sign in with', () =>
       given([registered()])
         .when((user) => setPassword(user, 'h'))
-        .then([{ type: 'PasswordSet', data: { passwordHash: 'h' } }]));
+        .thenRefuses('validation-failed'));
 
     it('records only the profile fields that changed', () =>
       given([registered(USER, { displayName: 'Ann' })])

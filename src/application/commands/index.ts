@@ -7,6 +7,7 @@ import { linkProvider } from './linkProvider.js';
 import { mergeUsers } from './mergeUsers.js';
 import { registerLocalUser } from './registerLocalUser.js';
 import { registerViaProvider } from './registerViaProvider.js';
+import { setPassword } from './setPassword.js';
 import { unlinkProvider } from './unlinkProvider.js';
 
 export interface ProfileInput {
@@ -34,7 +35,9 @@ export type Command =
       input: { userId: string; provider: string; subject: string };
     }
   | { name: 'merge-users'; input: { survivorId: string; mergedId: string } }
-  | { name: 'erase-user'; input: { userId: string } };
+  | { name: 'erase-user'; input: { userId: string } }
+  // Used by the account page only; not part of the HTTP command API.
+  | { name: 'set-password'; input: { userId: string; password: string; username?: string } };
 
 export const toProfile = (input: ProfileInput): ProfileData => ({
   displayName: input.displayName ?? null,
@@ -75,5 +78,7 @@ export const runCommand = (
       return mergeUsers(execution, { ...command.input, expectedRevision });
     case 'erase-user':
       return eraseUser(execution, { ...command.input, expectedRevision });
+    case 'set-password':
+      return setPassword(execution, command.input);
   }
 };

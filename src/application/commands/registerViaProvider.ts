@@ -12,6 +12,8 @@ import { alreadyLinked, linkProvider } from './linkProvider.js';
 
 export interface RegisterViaProvider extends IdentityKey {
   profile: ProfileData;
+  /** Set when the email policy was applied already (a sign-in decision). */
+  ignoreEmailMatch?: boolean;
 }
 
 /**
@@ -44,7 +46,9 @@ export const registerViaProvider = (
     }
 
     // 2. A verified email of an existing user: the EMAIL_MATCH policy decides.
-    const owner = await findEmailOwner(execution, command.profile);
+    const owner = command.ignoreEmailMatch
+      ? null
+      : await findEmailOwner(execution, command.profile);
     if (owner !== null && policy.emailMatch === 'confirm') {
       throw new AccountLinkingError(
         'email-belongs-to-existing-user',

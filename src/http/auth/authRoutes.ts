@@ -1,0 +1,406 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { Passport } from 'passport';
+import { runCommand } from '../../application/commands/index.js';
+import type { Services } from '../../application/context.js';
+import { loadUser, startExecution } from '../../application/execution.js';
+import { signInWithProvider, type SignInDecider } from '../../application/signIn.js';
+import type { ProviderName } from '../../config.js';
+import { isAccountLinkingError } from '../../domain/errors.js';
+import type { TokenVault } from '../../storage/tokenVault.js';
+import { accountPage } from '../pages/accountPage.js';
+import { confirmPage } from '../pages/confirmPage.js';
+import type { MessageKey } from '../pages/messagePage.js';
+import { signInPage } from '../pages/signInPage.js';
+import {
+  browserContext,
+  login,
+  logout,
+  sessionUserOf,
+  showMessage,
+  takeNotice,
+} from './browser.js';
+import type { ProviderIdentity } from './providerProfile.js';
+import { PROVIDER_TITLES, SCOPES } from './strategies.js';
+
+const PENDING_LINK_MS = 15 * 60 * 1000;
+
+export interface BrowserDeps {
+  services: Services;
+  passport: InstanceType<typeof Passport>;
+  providers: ProviderName[];
+  vault: TokenVault;
+  decide?: SignInDecider;
+  csrfProtection: RequestHandler;
+  csrfToken: (req: Request) => string;
+  rateLimit: RequestHandler;
+  devProvider: boolean;
+}
+
+type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;
+const safely =
+  (handler: Handler): RequestHandler =>
+  (req, res, next) => {
+    handler(req, res, next).catch(next);
+  };
+
+/**
+ * The browser side: sign-in page, OAuth flows through Passport, password sign-in and
+ * sign-up, the pending-link confirmation, and the account page. Every change goes through
+ * the same commands as the HTTP API.
+ */
+export const browserRoutes = (deps: BrowserDeps): Router => {
+  const router = express.Router();
+  const form = express.urlencoded({ extended: false, limit: '64kb' });
+  const { services, passport } = deps;
+  const known = (name: string): name is ProviderName =>
+    (deps.providers as string[]).includes(name);
+  const title = (provider: string) => PROVIDER_TITLES[provider as ProviderName] ?? provider;
+
+  // Signs in (after any pending link for this user) and goes to the account page.
+  const completeSignIn = async (req: Request, res: Response, userId: string, notice?: string) => {
+    const pending = req.session.pendingLink;
+    delete req.session.pendingLink;
+    let message: { kind: 'info' | 'error'; text: string } | undefined = notice
+      ? { kind: 'info', text: notice }
+      : undefined;
+    if (pending && pending.expiresAt > Date.now()) {
+      if (pending.ownerId === userId) {
+        message = await linkPending(req, res, userId, pending);
+      } else {
+        message = {
+          kind: 'error',
+          text: `${title(pending.provider)} was not connected: you signed in to another account.`,
+        };
+      }
+    }
+    await login(req, { userId });
+    if (message) req.session.notice = message;
+    res.redirect(303, '/account');
+  };
+
+  const linkPending = async (
+    req: Request,
+    res: Response,
+    userId: string,
+    pending: NonNullable<Request['session']['pendingLink']>,
+  ) => {
+    try {
+      await runCommand(services, browserContext(req, res, 'link', userId), {
+        name: 'link-provider',
+        input: {
+          userId,
+          provider: pending.provider,
+          subject: pending.subject,
+          profile: pending.profile,
+        },
+      });
+      return { kind: 'info' as const, text: `${title(pending.provider)} is now connected.` };
+    } catch (error) {
+      if (!isAccountLinkingError(error)) throw error;
+      return {
+        kind: 'error' as const,
+        text: `${title(pending.provider)} could not be connected: ${error.message}.`,
+      };
+    }
+  };
+
+  // 1. Pages.
+  router.get('/', (req, res) => {
+    res.type('html').send(
+      signInPage({
+        providers: deps.providers,
+        csrfToken: deps.csrfToken(req),
+        signedInAs: sessionUserOf(req)?.userId ?? null,
+        associate: services.policy.linkMode === 'associate',
+        devProvider: deps.devProvider,
+        notice: takeNotice(req),
+      }),
+    );
+  });
+
+  router.get(
+    '/account',
+    safely(async (req, res) => {
+      const user = sessionUserOf(req);
+      if (!user) {
+        req.session.notice = { kind: 'error', text: 'Sign in first.' };
+        return res.redirect(303, '/');
+      }
+      const execution = startExecution(services, browserContext(req, res, 'sign-in'));
+      const state = (await loadUser(execution, user.userId)).state;
+      if (state.status !== 'active') {
+        await logout(req);
+        return showMessage(res, 410, 'user-gone');
+      }
+      res.type('html').send(
+        accountPage({
+          user: state,
+          providers: deps.providers,
+          identitiesPerProvider: services.policy.identitiesPerProvider,
+          csrfToken: deps.csrfToken(req),
+          devProvider: deps.devProvider,
+          notice: takeNotice(req),
+        }),
+      );
+    }),
+  );
+
+  router.get('/auth/confirm', (req, res) => {
+    const pending = req.session.pendingLink;
+    if (!pending || pending.expiresAt < Date.now()) return showMessage(res, 400, 'expired');
+    res.type('html').send(
+      confirmPage({ pending, providers: deps.providers, csrfToken: deps.csrfToken(req) }),
+    );
+  });
+
+  router.post('/auth/confirm/cancel', form, deps.csrfProtection, (req, res) => {
+    delete req.session.pendingLink;
+    res.redirect(303, '/');
+  });
+
+  // 2. OAuth: start a sign-in (GET) or a link (POST with the CSRF token), then the callback.
+  router.get('/auth/:provider', deps.rateLimit, (req, res, next) => {
+    const provider = req.params.provider as string;
+    if (!known(provider)) return showMessage(res, 404, 'provider-failed', provider);
+    passport.authenticate(provider as string, {
+      scope: SCOPES[provider],
+      state: { intent: 'sign-in' },
+      accessType: 'offline',
+    } as object)(req, res, next);
+  });
+
+  router.post('/auth/:provider/link', deps.rateLimit, form, deps.csrfProtection, (req, res, next) => {
+    const provider = req.params.provider as string;
+    if (!known(provider)) return showMessage(res, 404, 'provider-failed', provider);
+    const user = sessionUserOf(req);
+    if (!user) return showMessage(res, 401, 'sign-in-first');
+    passport.authenticate(provider as string, {
+      scope: SCOPES[provider],
+      state: { intent: 'link', userId: user.userId },
+      accessType: 'offline',
+    } as object)(req, res, next);
+  });
+
+  router.all('/auth/:provider/link', (_req, res) => {
+    res.setHeader('Allow', 'POST');
+    res.status(405).type('text/plain').send('Linking starts with the form on the account page.');
+  });
+
+  router.get('/auth/:provider/callback', deps.rateLimit, (req, res, next) => {
+    const provider = req.params.provider as string;
+    if (!known(provider)) return showMessage(res, 404, 'provider-failed', provider);
+    passport.authenticate(
+      provider as string,
+      { session: false },
+      (error: unknown, identity: ProviderIdentity | false, info?: { state?: unknown }) => {
+        callback(req, res, provider, error, identity, info).catch(next);
+      },
+    )(req, res, next);
+  });
+
+  const callback = async (
+    req: Request,
+    res: Response,
+    provider: ProviderName,
+    error: unknown,
+    identity: ProviderIdentity | false,
+    info?: { state?: unknown },
+  ): Promise<void> => {
+    const name = title(provider);
+    if (error) {
+      req.log.warn(
+        { provider, error: (error as Error).name, reason: (error as Error).message },
+        'provider sign-in failed',
+      );
+      return showMessage(res, 502, 'provider-failed', name);
+    }
+    if (!identity) {
+      if (req.query.error === 'access_denied') return showMessage(res, 403, 'access-denied', name);
+      return showMessage(res, 400, 'expired');
+    }
+
+    const state = (info?.state ?? {}) as { intent?: string; userId?: string };
+    const intent = state.intent === 'link' ? 'link' : 'sign-in';
+    const signedIn = sessionUserOf(req)?.userId ?? null;
+    // A link must come back to the session that started it.
+    if (intent === 'link' && state.userId !== signedIn) return showMessage(res, 400, 'expired');
+
+    const outcome = await signInWithProvider(
+      services,
+      browserContext(req, res, intent, signedIn ?? `${provider}:${identity.subject}`),
+      { provider, subject: identity.subject, profile: identity.profile, intent, signedInUserId: signedIn },
+      deps.decide,
+    );
+    // The token is kept whatever was decided, unless the sign-in was refused.
+    if (outcome.kind !== 'rejected') await deps.vault.put(identity, identity.tokens);
+
+    switch (outcome.kind) {
+      case 'signed-in':
+        return completeSignIn(
+          req,
+          res,
+          outcome.userId,
+          outcome.created
+            ? `Welcome! Your account was created with ${name}.`
+            : outcome.linked
+              ? `${name} is now connected.`
+              : undefined,
+        );
+      case 'confirm-email-owner':
+        req.session.pendingLink = {
+          provider,
+          subject: identity.subject,
+          email: identity.profile.email,
+          profile: identity.profile,
+          ownerId: outcome.userId,
+          expiresAt: Date.now() + PENDING_LINK_MS,
+        };
+        return res.redirect(303, '/auth/confirm');
+      case 'kept-unowned':
+        return showMessage(res, 200, 'kept-unowned', name);
+      case 'rejected':
+        return showMessage(res, rejectionStatus(outcome.reason), rejectionPage(outcome.reason), name);
+    }
+  };
+
+  // 3. Passwords: sign in, sign up.
+  router.post(
+    '/auth/password',
+    deps.rateLimit,
+    form,
+    deps.csrfProtection,
+    (req, res, next) => {
+      passport.authenticate('local', { session: false }, (error: unknown, user: { userId: string } | false) => {
+        if (error) return next(error);
+        if (!user) {
+          req.session.notice = { kind: 'error', text: 'The username or password is not right.' };
+          return res.redirect(303, '/');
+        }
+        completeSignIn(req, res, user.userId).catch(next);
+      })(req, res, next);
+    },
+  );
+
+  router.post(
+    '/auth/register',
+    deps.rateLimit,
+    form,
+    deps.csrfProtection,
+    safely(async (req, res) => {
+      const body = req.body as Record<string, string | undefined>;
+      try {
+        const result = await runCommand(services, browserContext(req, res, 'sign-in'), {
+          name: 'register-local-user',
+          input: {
+            username: String(body.username ?? '').trim(),
+            password: String(body.password ?? ''),
+            ...(body.email?.trim() ? { email: body.email.trim() } : {}),
+          },
+        });
+        await completeSignIn(req, res, result.userId, 'Welcome! Your account was created.');
+      } catch (error) {
+        if (!isAccountLinkingError(error)) throw error;
+        req.session.notice = { kind: 'error', text: refusalText(error) };
+        res.redirect(303, '/');
+      }
+    }),
+  );
+
+  router.post(
+    '/auth/logout',
+    form,
+    deps.csrfProtection,
+    safely(async (req, res) => {
+      await logout(req);
+      res.redirect(303, '/');
+    }),
+  );
+
+  // 4. The account page's own actions.
+  router.post(
+    '/account/unlink',
+    form,
+    deps.csrfProtection,
+    safely(async (req, res) => {
+      const user = sessionUserOf(req);
+      if (!user) return showMessage(res, 401, 'sign-in-first');
+      const body = req.body as Record<string, string | undefined>;
+      try {
+        await runCommand(services, browserContext(req, res, 'sign-in'), {
+          name: 'unlink-provider',
+          input: {
+            userId: user.userId,
+            provider: String(body.provider ?? ''),
+            subject: String(body.subject ?? ''),
+          },
+        });
+        req.session.notice = { kind: 'info', text: `${title(String(body.provider))} was unlinked.` };
+      } catch (error) {
+        if (!isAccountLinkingError(error)) throw error;
+        req.session.notice = { kind: 'error', text: refusalText(error) };
+      }
+      res.redirect(303, '/account');
+    }),
+  );
+
+  router.post(
+    '/account/password',
+    form,
+    deps.csrfProtection,
+    safely(async (req, res) => {
+      const user = sessionUserOf(req);
+      if (!user) return showMessage(res, 401, 'sign-in-first');
+      const body = req.body as Record<string, string | undefined>;
+      try {
+        await runCommand(services, browserContext(req, res, 'sign-in'), {
+          name: 'set-password',
+          input: {
+            userId: user.userId,
+            password: String(body.password ?? ''),
+            ...(body.username?.trim() ? { username: body.username.trim() } : {}),
+          },
+        });
+        req.session.notice = { kind: 'info', text: 'Your password is set.' };
+      } catch (error) {
+        if (!isAccountLinkingError(error)) throw error;
+        req.session.notice = { kind: 'error', text: refusalText(error) };
+      }
+      res.redirect(303, '/account');
+    }),
+  );
+
+  return router;
+};
+
+const rejectionPage = (reason: string): MessageKey => {
+  switch (reason) {
+    case 'identity-already-linked':
+    case 'provider-already-linked':
+    case 'sign-in-first':
+    case 'link-explicitly':
+      return reason;
+    case 'user-merged':
+    case 'user-erased':
+    case 'user-not-found':
+      return 'user-gone';
+    default:
+      return 'unavailable';
+  }
+};
+
+const rejectionStatus = (reason: string): number =>
+  reason === 'sign-in-first' ? 401 : reason === 'unavailable' ? 503 : 409;
+
+const REFUSALS: Record<string, string> = {
+  'username-taken': 'That username is taken; pick another.',
+  'last-sign-in-method': 'That is your only way to sign in; add another before removing it.',
+  'identity-not-linked': 'That account is not connected to you.',
+  'validation-failed': 'Some fields are not valid',
+};
+
+/** A refusal in words for a page. Validation lists the fields, never their values. */
+const refusalText = (error: { code: string; message: string; errors?: { path: string; message: string }[] }): string => {
+  const base = REFUSALS[error.code] ?? error.message;
+  if (error.code !== 'validation-failed' || !error.errors) return base;
+  return `${base}: ${error.errors.map((e) => `${e.path} ${e.message}`).join('; ')}.`;
+};

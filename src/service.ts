@@ -7,10 +7,18 @@ import { AuthTokenRefresh } from 'passport-oauth2-refresh';
 import type { Strategy } from 'passport';
 import { pino, type Logger } from 'pino';
 import type { Services } from './application/context.js';
-import { createProviderTokens, type RefreshTokens } from './application/providerTokens.js';
+import {
+  createProviderTokens,
+  type RefreshTokens,
+} from './application/providerTokens.js';
 import { startReconciler } from './application/reconciler.js';
 import type { SignInDecider } from './application/signIn.js';
-import type { Config, OAuthProviderConfig, ProviderName, ServiceToken } from './config.js';
+import type {
+  Config,
+  OAuthProviderConfig,
+  ProviderName,
+  ServiceToken,
+} from './config.js';
 import { createDevProvider } from './devProvider/devProvider.js';
 import type { EventStore } from './eventstore/port.js';
 import { openSqliteEventStore } from './eventstore/sqlite.js';
@@ -86,8 +94,12 @@ export const startService = async (
   // 1. Secrets: configured, or generated into the data directory for development.
   const needsGenerated =
     !config.serviceTokens || !config.sessionSecret || !config.tokenEncryptionKey;
-  const developmentSecrets = needsGenerated ? loadOrCreateDevelopmentSecrets(dataDir) : null;
-  const tokens: ServiceToken[] = config.serviceTokens ?? [developmentSecrets!.serviceToken];
+  const developmentSecrets = needsGenerated
+    ? loadOrCreateDevelopmentSecrets(dataDir)
+    : null;
+  const tokens: ServiceToken[] = config.serviceTokens ?? [
+    developmentSecrets!.serviceToken,
+  ];
   const sessionSecret = config.sessionSecret ?? developmentSecrets!.sessionSecret;
   const tokenKey = config.tokenEncryptionKey ?? developmentSecrets!.tokenEncryptionKey;
   if (developmentSecrets && (!config.sessionSecret || !config.tokenEncryptionKey)) {
@@ -99,11 +111,15 @@ export const startService = async (
 
   // 2. Stores and the read model, which replays the log before the service is ready.
   const store =
-    options.eventStore ?? openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger });
+    options.eventStore ??
+    openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger });
   const serviceDb = join(dataDir, 'service.sqlite');
   const idempotency = openSqliteIdempotencyStore(serviceDb);
   const sessionStore = new SqliteSessionStore(serviceDb);
-  const vault = openSqliteTokenVault(serviceDb, createTokenCipher(parseKeyring(tokenKey)));
+  const vault = openSqliteTokenVault(
+    serviceDb,
+    createTokenCipher(parseKeyring(tokenKey)),
+  );
   const readModel = createMemoryReadModel();
   const metrics = createMetrics();
   const projection = await startProjectionRunner({ store, readModel, logger });
@@ -173,20 +189,31 @@ export const startService = async (
   const passport = createPassport({ services, providers: providerConfigs });
   const refresher = new AuthTokenRefresh();
   for (const name of providers) {
-    refresher.use(name, (passport as unknown as { _strategy(n: string): Strategy })._strategy(name));
+    refresher.use(
+      name,
+      (passport as unknown as { _strategy(n: string): Strategy })._strategy(name),
+    );
   }
   const refresh: RefreshTokens = (provider, refreshToken) =>
     new Promise((done, fail) =>
-      refresher.requestNewAccessToken(provider, refreshToken, (error, accessToken, newRefresh, params) => {
-        if (error || !accessToken) return fail(new Error('the provider refused the refresh'));
-        const seconds = Number(params?.expires_in);
-        done({
-          accessToken,
-          refreshToken: newRefresh || null,
-          scopes: typeof params?.scope === 'string' ? params.scope.split(/[ ,]+/) : null,
-          expiresAt: Number.isFinite(seconds) ? new Date(Date.now() + seconds * 1000) : null,
-        });
-      }),
+      refresher.requestNewAccessToken(
+        provider,
+        refreshToken,
+        (error, accessToken, newRefresh, params) => {
+          if (error || !accessToken)
+            return fail(new Error('the provider refused the refresh'));
+          const seconds = Number(params?.expires_in);
+          done({
+            accessToken,
+            refreshToken: newRefresh || null,
+            scopes:
+              typeof params?.scope === 'string' ? params.scope.split(/[ ,]+/) : null,
+            expiresAt: Number.isFinite(seconds)
+              ? new Date(Date.now() + seconds * 1000)
+              : null,
+          });
+        },
+      ),
     );
 
   const app = createApp({

@@ -49,9 +49,11 @@ export const createProviderTokens = (deps: {
         if (!stored) throw noToken();
         if (!expired(stored)) return stored;
         if (!stored.refreshToken) throw reauthenticate();
-        const fresh = await deps.refresh(identity.provider, stored.refreshToken).catch(() => {
-          throw reauthenticate();
-        });
+        const fresh = await deps
+          .refresh(identity.provider, stored.refreshToken)
+          .catch(() => {
+            throw reauthenticate();
+          });
         const next: ProviderTokens = {
           accessToken: fresh.accessToken,
           refreshToken: fresh.refreshToken ?? stored.refreshToken,
@@ -59,7 +61,10 @@ export const createProviderTokens = (deps: {
           expiresAt: fresh.expiresAt,
         };
         await deps.vault.put(identity, next);
-        deps.services.logger.info({ provider: identity.provider }, 'access token refreshed');
+        deps.services.logger.info(
+          { provider: identity.provider },
+          'access token refreshed',
+        );
         return next;
       })().finally(() => refreshing.delete(key));
       refreshing.set(key, running);
@@ -84,7 +89,8 @@ export const createProviderTokens = (deps: {
       const user = (await loadUser(execution, userId)).state;
       assertActive(user);
       const connection = user.connections.find(
-        (c) => c.provider === provider && (subject === undefined || c.subject === subject),
+        (c) =>
+          c.provider === provider && (subject === undefined || c.subject === subject),
       );
       if (!connection) {
         throw new AccountLinkingError(

@@ -140,4 +140,3 @@ const apply = async (
       return { kind: 'rejected', reason: decision.reason };
   }
 };
-

@@ -310,9 +310,13 @@ export const setPassword = (
   const events: UserEvent[] = [];
   if (state.username === null) {
     if (!username) {
-      throw new AccountLinkingError('validation-failed', 'choose a username with the password', {
-        errors: [{ path: 'username', message: 'required for a user without one' }],
-      });
+      throw new AccountLinkingError(
+        'validation-failed',
+        'choose a username with the password',
+        {
+          errors: [{ path: 'username', message: 'required for a user without one' }],
+        },
+      );
     }
     events.push({
       type: 'UsernameSet',

@@ -78,7 +78,8 @@ export const createApp = (deps: AppDeps): Express => {
         }),
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
       },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      customLogLevel: (_req, res, error) =>
+        error || res.statusCode >= 500 ? 'error' : 'info',
     }),
   );
   app.use(correlation);
@@ -106,7 +107,12 @@ export const createApp = (deps: AppDeps): Express => {
       store: browser.sessionStore,
       resave: false,
       saveUninitialized: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: browser.sessionTtlMs },
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: 'auto',
+        maxAge: browser.sessionTtlMs,
+      },
     }),
   );
   app.use(browser.passport.initialize());
@@ -123,7 +129,10 @@ export const createApp = (deps: AppDeps): Express => {
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: () => {
-      throw new AccountLinkingError('rate-limited', 'too many sign-in attempts; wait a minute');
+      throw new AccountLinkingError(
+        'rate-limited',
+        'too many sign-in attempts; wait a minute',
+      );
     },
   });
 

@@ -37,9 +37,16 @@ export const authenticateCaller = (
       const user = sessionUserOf(req);
       if (user) {
         if (!SAFE_METHODS.has(req.method) && !csrfValid(req)) {
-          throw new AccountLinkingError('forbidden', 'send the session CSRF token in X-CSRF-Token');
+          throw new AccountLinkingError(
+            'forbidden',
+            'send the session CSRF token in X-CSRF-Token',
+          );
         }
-        res.locals.caller = { kind: 'session', name: `user:${user.userId}`, userId: user.userId };
+        res.locals.caller = {
+          kind: 'session',
+          name: `user:${user.userId}`,
+          userId: user.userId,
+        };
         return next();
       }
     }
@@ -67,7 +74,10 @@ export const authenticateCaller = (
  * parameter named), or when the route checks ownership itself (`deferred`).
  */
 export const requireScope =
-  (scope: Scope, session: { ownUserParam?: string; deferred?: boolean } = {}): RequestHandler =>
+  (
+    scope: Scope,
+    session: { ownUserParam?: string; deferred?: boolean } = {},
+  ): RequestHandler =>
   (req, res, next) => {
     const caller = callerOf(res);
     if (caller.kind === 'service') {
@@ -80,5 +90,8 @@ export const requireScope =
     if (session.ownUserParam && req.params[session.ownUserParam] === caller.userId) {
       return next();
     }
-    throw new AccountLinkingError('forbidden', 'a browser session may only act on its own user');
+    throw new AccountLinkingError(
+      'forbidden',
+      'a browser session may only act on its own user',
+    );
   };

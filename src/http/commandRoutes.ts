@@ -37,106 +37,124 @@ export const commandRoutes = (deps: {
 
   router
     .route('/api/commands/:name')
-    .post(requireScope('commands', { deferred: true }), async (req: Request, res: Response) => {
-      const name = req.params.name as string;
-      if (!Object.hasOwn(commandSchemas, name)) {
-        throw new AccountLinkingError('unknown-command', `there is no command ${name}`);
-      }
-      assertJsonBody(req);
-      await new Promise<void>((resolve, reject) =>
-        json(req, res, (error?: unknown) => (error ? reject(error) : resolve())),
-      );
-
-      const commandName = name as CommandName;
-      const caller = callerOf(res);
-      const key = req.get('idempotency-key');
-      const answer = key
-        ? await withIdempotency(key)
-        : await execute(randomUUID(), false);
-      send(res, answer);
-
-      async function execute(commandId: string, idempotent: boolean): Promise<Answer> {
-        const started = performance.now();
-        try {
-          const input = validate(commandSchemas[commandName], req.body ?? {});
-          assertSessionMayRun(caller, commandName, input);
-          const expectedRevision = ifMatchOf(req, commandName);
-          const result = await runCommand(
-            deps.services,
-            {
-              actor: caller.kind === 'session' ? caller.userId : caller.name,
-              flow: 'api',
-              correlationId: res.locals.correlationId as string,
-              requestId: res.locals.requestId as string,
-              commandId,
-              idempotent,
-            },
-            { name: commandName, input } as Command,
-            expectedRevision,
-          );
-          deps.metrics.commandDone(commandName, 'ok', performance.now() - started);
-          req.log.info(
-            { command: commandName, userId: result.userId, events: result.events },
-            'command done',
-          );
-          return {
-            status: result.created ? 201 : 200,
-            body: answerBody(result),
-            problem: false,
-          };
-        } catch (error) {
-          if (!isAccountLinkingError(error)) throw error;
-          deps.metrics.commandDone(commandName, error.code, performance.now() - started);
-          req.log.info({ command: commandName, code: error.code }, 'command refused');
-          const problem = problemOf(error, req.originalUrl);
-          return { status: problem.status, body: problem, problem: true };
+    .post(
+      requireScope('commands', { deferred: true }),
+      async (req: Request, res: Response) => {
+        const name = req.params.name as string;
+        if (!Object.hasOwn(commandSchemas, name)) {
+          throw new AccountLinkingError('unknown-command', `there is no command ${name}`);
         }
-      }
+        assertJsonBody(req);
+        await new Promise<void>((resolve, reject) =>
+          json(req, res, (error?: unknown) => (error ? reject(error) : resolve())),
+        );
 
-      async function withIdempotency(rawKey: string): Promise<Answer> {
-        if (!IDEMPOTENCY_KEY.test(rawKey)) {
-          throw new AccountLinkingError('validation-failed', 'invalid Idempotency-Key', {
-            errors: [
-              { path: 'Idempotency-Key', message: '1 to 255 visible ASCII characters' },
-            ],
-          });
+        const commandName = name as CommandName;
+        const caller = callerOf(res);
+        const key = req.get('idempotency-key');
+        const answer = key
+          ? await withIdempotency(key)
+          : await execute(randomUUID(), false);
+        send(res, answer);
+
+        async function execute(commandId: string, idempotent: boolean): Promise<Answer> {
+          const started = performance.now();
+          try {
+            const input = validate(commandSchemas[commandName], req.body ?? {});
+            assertSessionMayRun(caller, commandName, input);
+            const expectedRevision = ifMatchOf(req, commandName);
+            const result = await runCommand(
+              deps.services,
+              {
+                actor: caller.kind === 'session' ? caller.userId : caller.name,
+                flow: 'api',
+                correlationId: res.locals.correlationId as string,
+                requestId: res.locals.requestId as string,
+                commandId,
+                idempotent,
+              },
+              { name: commandName, input } as Command,
+              expectedRevision,
+            );
+            deps.metrics.commandDone(commandName, 'ok', performance.now() - started);
+            req.log.info(
+              { command: commandName, userId: result.userId, events: result.events },
+              'command done',
+            );
+            return {
+              status: result.created ? 201 : 200,
+              body: answerBody(result),
+              problem: false,
+            };
+          } catch (error) {
+            if (!isAccountLinkingError(error)) throw error;
+            deps.metrics.commandDone(
+              commandName,
+              error.code,
+              performance.now() - started,
+            );
+            req.log.info({ command: commandName, code: error.code }, 'command refused');
+            const problem = problemOf(error, req.originalUrl);
+            return { status: problem.status, body: problem, problem: true };
+          }
         }
-        const requestHash = hashRequest(commandName, req.body);
-        const lock = `${caller.name}\n${rawKey}`;
-        // Requests with the same key wait for each other, then read the stored answer.
-        while (inFlight.has(lock)) await inFlight.get(lock)!.catch(() => {});
-        const running = (async () => {
-          const record = await deps.idempotency.reserve(caller.name, rawKey, requestHash);
-          if (record.requestHash !== requestHash) {
+
+        async function withIdempotency(rawKey: string): Promise<Answer> {
+          if (!IDEMPOTENCY_KEY.test(rawKey)) {
             throw new AccountLinkingError(
-              'idempotency-key-reused',
-              'this Idempotency-Key was used with another request',
+              'validation-failed',
+              'invalid Idempotency-Key',
+              {
+                errors: [
+                  {
+                    path: 'Idempotency-Key',
+                    message: '1 to 255 visible ASCII characters',
+                  },
+                ],
+              },
             );
           }
-          if (record.status !== null && record.body !== null) {
-            res.setHeader('Idempotent-Replayed', 'true');
-            const body = JSON.parse(record.body) as unknown;
-            return { status: record.status, body, problem: record.status >= 400 };
-          }
-          const answer = await execute(commandIdFor(caller.name, rawKey), true);
-          if (isFinal(answer.status)) {
-            await deps.idempotency.complete(
+          const requestHash = hashRequest(commandName, req.body);
+          const lock = `${caller.name}\n${rawKey}`;
+          // Requests with the same key wait for each other, then read the stored answer.
+          while (inFlight.has(lock)) await inFlight.get(lock)!.catch(() => {});
+          const running = (async () => {
+            const record = await deps.idempotency.reserve(
               caller.name,
               rawKey,
-              answer.status,
-              JSON.stringify(answer.body),
+              requestHash,
             );
+            if (record.requestHash !== requestHash) {
+              throw new AccountLinkingError(
+                'idempotency-key-reused',
+                'this Idempotency-Key was used with another request',
+              );
+            }
+            if (record.status !== null && record.body !== null) {
+              res.setHeader('Idempotent-Replayed', 'true');
+              const body = JSON.parse(record.body) as unknown;
+              return { status: record.status, body, problem: record.status >= 400 };
+            }
+            const answer = await execute(commandIdFor(caller.name, rawKey), true);
+            if (isFinal(answer.status)) {
+              await deps.idempotency.complete(
+                caller.name,
+                rawKey,
+                answer.status,
+                JSON.stringify(answer.body),
+              );
+            }
+            return answer;
+          })();
+          inFlight.set(lock, running);
+          try {
+            return await running;
+          } finally {
+            inFlight.delete(lock);
           }
-          return answer;
-        })();
-        inFlight.set(lock, running);
-        try {
-          return await running;
-        } finally {
-          inFlight.delete(lock);
         }
-      }
-    })
+      },
+    )
     .all(methodNotAllowed(['POST']));
 
   return router;
@@ -150,7 +168,10 @@ const assertSessionMayRun = (caller: Caller, name: CommandName, input: unknown):
   if (caller.kind !== 'session') return;
   const own = (input as { userId?: string }).userId === caller.userId;
   if (!SESSION_COMMANDS.includes(name) || !own) {
-    throw new AccountLinkingError('forbidden', 'a browser session may not run this command');
+    throw new AccountLinkingError(
+      'forbidden',
+      'a browser session may not run this command',
+    );
   }
 };
 

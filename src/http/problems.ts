@@ -123,7 +123,11 @@ interface BodyParserError {
 export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   if (res.headersSent) return;
   if ((error as { code?: unknown }).code === 'EBADCSRFTOKEN') {
-    return answer(req, res, new AccountLinkingError('forbidden', 'missing or wrong CSRF token'));
+    return answer(
+      req,
+      res,
+      new AccountLinkingError('forbidden', 'missing or wrong CSRF token'),
+    );
   }
   if (isAccountLinkingError(error)) return answer(req, res, error);
 
@@ -167,10 +171,13 @@ const answer = (req: Request, res: Response, error: AccountLinkingError): void =
   const api = req.path.startsWith('/api') || req.path.startsWith('/dev-oauth');
   if (api || req.accepts(['json', 'html']) !== 'html') return sendProblem(res, error);
   const key: MessageKey =
-    error.code === 'rate-limited' ? 'rate-limited'
-    : error.code === 'forbidden' ? 'forbidden'
-    : error.code === 'not-found' ? 'not-found'
-    : 'unavailable';
+    error.code === 'rate-limited'
+      ? 'rate-limited'
+      : error.code === 'forbidden'
+        ? 'forbidden'
+        : error.code === 'not-found'
+          ? 'not-found'
+          : 'unavailable';
   const message = (MESSAGES[key] as (provider: string) => Message)('');
   res.status(STATUS_OF[error.code]).type('html').send(messagePage(message));
 };

@@ -22,7 +22,10 @@ export const tokenRoutes = (deps: {
         z.object({ userId: UserId, provider: ProviderName }),
         req.params,
       );
-      const { subject } = validate(z.object({ subject: Subject.optional() }).loose(), req.query);
+      const { subject } = validate(
+        z.object({ subject: Subject.optional() }).loose(),
+        req.query,
+      );
       const token = await deps.tokens.current(userId, provider, subject);
       res.setHeader('Cache-Control', 'no-store');
       res.json({

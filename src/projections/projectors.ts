@@ -204,7 +204,9 @@ export const openClaimChanges = (stored: StoredEvent): OpenClaimChange[] => {
         : [];
     }
     case 'UsernameSet':
-      return [drop(streams.username(event.data.username), event.data.usernameClaimRevision)];
+      return [
+        drop(streams.username(event.data.username), event.data.usernameClaimRevision),
+      ];
     case 'ProviderLinked':
       return [drop(streams.identity(event.data), event.data.claimRevision)];
     case 'UsersMerged':

@@ -26,10 +26,15 @@ export interface Keyring {
  * `id:base64key` entries, the first being the one that encrypts.
  */
 export const parseKeyring = (value: string): Keyring => {
-  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   const keys = new Map<string, Buffer>();
   for (const [index, entry] of entries.entries()) {
-    const [id, material] = entry.includes(':') ? entry.split(':', 2) : [`k${index + 1}`, entry];
+    const [id, material] = entry.includes(':')
+      ? entry.split(':', 2)
+      : [`k${index + 1}`, entry];
     const key = Buffer.from(material ?? '', 'base64');
     if (!id || key.length !== 32) {
       throw new Error(
@@ -58,6 +63,8 @@ export const createTokenCipher = (keyring: Keyring): TokenCipher => ({
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.iv);
     decipher.setAAD(Buffer.from(context));
     decipher.setAuthTag(sealed.tag);
-    return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]).toString(
+      'utf8',
+    );
   },
 });

@@ -56,7 +56,9 @@ export const openSqliteTokenVault = (file: string, cipher: TokenCipher): TokenVa
        tag = excluded.tag, ciphertext = excluded.ciphertext, scopes = excluded.scopes,
        expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
   );
-  const select = db.prepare<[string], Row>('SELECT * FROM provider_tokens WHERE identity = ?');
+  const select = db.prepare<[string], Row>(
+    'SELECT * FROM provider_tokens WHERE identity = ?',
+  );
   const remove = db.prepare('DELETE FROM provider_tokens WHERE identity = ?');
 
   return {

@@ -37,7 +37,10 @@ export type Command =
   | { name: 'merge-users'; input: { survivorId: string; mergedId: string } }
   | { name: 'erase-user'; input: { userId: string } }
   // Used by the account page only; not part of the HTTP command API.
-  | { name: 'set-password'; input: { userId: string; password: string; username?: string } };
+  | {
+      name: 'set-password';
+      input: { userId: string; password: string; username?: string };
+    };
 
 export const toProfile = (input: ProfileInput): ProfileData => ({
   displayName: input.displayName ?? null,

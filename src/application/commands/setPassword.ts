@@ -22,7 +22,10 @@ export const setPassword = async (
   execution: Execution,
   command: SetPassword,
 ): Promise<CommandResult> => {
-  const passwordHash = await hashPassword(command.password, execution.services.passwords.cost);
+  const passwordHash = await hashPassword(
+    command.password,
+    execution.services.passwords.cost,
+  );
 
   return retryOnConflict(execution, async () => {
     const user = await loadUser(execution, command.userId);
@@ -41,8 +44,14 @@ export const setPassword = async (
     const claimRevision =
       guard.status === 'claimed'
         ? guard.claimRevision
-        : (await append(execution, stream, claimUsername(guard, command.userId), guard.revision))[0]!
-            .revision;
+        : (
+            await append(
+              execution,
+              stream,
+              claimUsername(guard, command.userId),
+              guard.revision,
+            )
+          )[0]!.revision;
     const events = decideSetPassword(user.state, passwordHash, {
       name: command.username,
       claimRevision,

@@ -1,4 +1,10 @@
-import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import type { Passport } from 'passport';
 import { runCommand } from '../../application/commands/index.js';
 import type { Services } from '../../application/context.js';
@@ -54,10 +60,16 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
   const { services, passport } = deps;
   const known = (name: string): name is ProviderName =>
     (deps.providers as string[]).includes(name);
-  const title = (provider: string) => PROVIDER_TITLES[provider as ProviderName] ?? provider;
+  const title = (provider: string) =>
+    PROVIDER_TITLES[provider as ProviderName] ?? provider;
 
   // Signs in (after any pending link for this user) and goes to the account page.
-  const completeSignIn = async (req: Request, res: Response, userId: string, notice?: string) => {
+  const completeSignIn = async (
+    req: Request,
+    res: Response,
+    userId: string,
+    notice?: string,
+  ) => {
     const pending = req.session.pendingLink;
     delete req.session.pendingLink;
     let message: { kind: 'info' | 'error'; text: string } | undefined = notice
@@ -94,7 +106,10 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
           profile: pending.profile,
         },
       });
-      return { kind: 'info' as const, text: `${title(pending.provider)} is now connected.` };
+      return {
+        kind: 'info' as const,
+        text: `${title(pending.provider)} is now connected.`,
+      };
     } catch (error) {
       if (!isAccountLinkingError(error)) throw error;
       return {
@@ -147,9 +162,14 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
 
   router.get('/auth/confirm', (req, res) => {
     const pending = req.session.pendingLink;
-    if (!pending || pending.expiresAt < Date.now()) return showMessage(res, 400, 'expired');
+    if (!pending || pending.expiresAt < Date.now())
+      return showMessage(res, 400, 'expired');
     res.type('html').send(
-      confirmPage({ pending, providers: deps.providers, csrfToken: deps.csrfToken(req) }),
+      confirmPage({
+        pending,
+        providers: deps.providers,
+        csrfToken: deps.csrfToken(req),
+      }),
     );
   });
 
@@ -162,28 +182,43 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
   router.get('/auth/:provider', deps.rateLimit, (req, res, next) => {
     const provider = req.params.provider as string;
     if (!known(provider)) return showMessage(res, 404, 'provider-failed', provider);
-    passport.authenticate(provider as string, {
-      scope: SCOPES[provider],
-      state: { intent: 'sign-in' },
-      accessType: 'offline',
-    } as object)(req, res, next);
+    passport.authenticate(
+      provider as string,
+      {
+        scope: SCOPES[provider],
+        state: { intent: 'sign-in' },
+        accessType: 'offline',
+      } as object,
+    )(req, res, next);
   });
 
-  router.post('/auth/:provider/link', deps.rateLimit, form, deps.csrfProtection, (req, res, next) => {
-    const provider = req.params.provider as string;
-    if (!known(provider)) return showMessage(res, 404, 'provider-failed', provider);
-    const user = sessionUserOf(req);
-    if (!user) return showMessage(res, 401, 'sign-in-first');
-    passport.authenticate(provider as string, {
-      scope: SCOPES[provider],
-      state: { intent: 'link', userId: user.userId },
-      accessType: 'offline',
-    } as object)(req, res, next);
-  });
+  router.post(
+    '/auth/:provider/link',
+    deps.rateLimit,
+    form,
+    deps.csrfProtection,
+    (req, res, next) => {
+      const provider = req.params.provider as string;
+      if (!known(provider)) return showMessage(res, 404, 'provider-failed', provider);
+      const user = sessionUserOf(req);
+      if (!user) return showMessage(res, 401, 'sign-in-first');
+      passport.authenticate(
+        provider as string,
+        {
+          scope: SCOPES[provider],
+          state: { intent: 'link', userId: user.userId },
+          accessType: 'offline',
+        } as object,
+      )(req, res, next);
+    },
+  );
 
   router.all('/auth/:provider/link', (_req, res) => {
     res.setHeader('Allow', 'POST');
-    res.status(405).type('text/plain').send('Linking starts with the form on the account page.');
+    res
+      .status(405)
+      .type('text/plain')
+      .send('Linking starts with the form on the account page.');
   });
 
   router.get('/auth/:provider/callback', deps.rateLimit, (req, res, next) => {
@@ -192,7 +227,11 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     passport.authenticate(
       provider as string,
       { session: false },
-      (error: unknown, identity: ProviderIdentity | false, info?: { state?: unknown }) => {
+      (
+        error: unknown,
+        identity: ProviderIdentity | false,
+        info?: { state?: unknown },
+      ) => {
         callback(req, res, provider, error, identity, info).catch(next);
       },
     )(req, res, next);
@@ -215,7 +254,8 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
       return showMessage(res, 502, 'provider-failed', name);
     }
     if (!identity) {
-      if (req.query.error === 'access_denied') return showMessage(res, 403, 'access-denied', name);
+      if (req.query.error === 'access_denied')
+        return showMessage(res, 403, 'access-denied', name);
       return showMessage(res, 400, 'expired');
     }
 
@@ -223,12 +263,19 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     const intent = state.intent === 'link' ? 'link' : 'sign-in';
     const signedIn = sessionUserOf(req)?.userId ?? null;
     // A link must come back to the session that started it.
-    if (intent === 'link' && state.userId !== signedIn) return showMessage(res, 400, 'expired');
+    if (intent === 'link' && state.userId !== signedIn)
+      return showMessage(res, 400, 'expired');
 
     const outcome = await signInWithProvider(
       services,
       browserContext(req, res, intent, signedIn ?? `${provider}:${identity.subject}`),
-      { provider, subject: identity.subject, profile: identity.profile, intent, signedInUserId: signedIn },
+      {
+        provider,
+        subject: identity.subject,
+        profile: identity.profile,
+        intent,
+        signedInUserId: signedIn,
+      },
       deps.decide,
     );
     // The token is kept whatever was decided, unless the sign-in was refused.
@@ -259,7 +306,12 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
       case 'kept-unowned':
         return showMessage(res, 200, 'kept-unowned', name);
       case 'rejected':
-        return showMessage(res, rejectionStatus(outcome.reason), rejectionPage(outcome.reason), name);
+        return showMessage(
+          res,
+          rejectionStatus(outcome.reason),
+          rejectionPage(outcome.reason),
+          name,
+        );
     }
   };
 
@@ -270,14 +322,21 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     form,
     deps.csrfProtection,
     (req, res, next) => {
-      passport.authenticate('local', { session: false }, (error: unknown, user: { userId: string } | false) => {
-        if (error) return next(error);
-        if (!user) {
-          req.session.notice = { kind: 'error', text: 'The username or password is not right.' };
-          return res.redirect(303, '/');
-        }
-        completeSignIn(req, res, user.userId).catch(next);
-      })(req, res, next);
+      passport.authenticate(
+        'local',
+        { session: false },
+        (error: unknown, user: { userId: string } | false) => {
+          if (error) return next(error);
+          if (!user) {
+            req.session.notice = {
+              kind: 'error',
+              text: 'The username or password is not right.',
+            };
+            return res.redirect(303, '/');
+          }
+          completeSignIn(req, res, user.userId).catch(next);
+        },
+      )(req, res, next);
     },
   );
 
@@ -297,7 +356,12 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
             ...(body.email?.trim() ? { email: body.email.trim() } : {}),
           },
         });
-        await completeSignIn(req, res, result.userId, 'Welcome! Your account was created.');
+        await completeSignIn(
+          req,
+          res,
+          result.userId,
+          'Welcome! Your account was created.',
+        );
       } catch (error) {
         if (!isAccountLinkingError(error)) throw error;
         req.session.notice = { kind: 'error', text: refusalText(error) };
@@ -334,7 +398,10 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
             subject: String(body.subject ?? ''),
           },
         });
-        req.session.notice = { kind: 'info', text: `${title(String(body.provider))} was unlinked.` };
+        req.session.notice = {
+          kind: 'info',
+          text: `${title(String(body.provider))} was unlinked.`,
+        };
       } catch (error) {
         if (!isAccountLinkingError(error)) throw error;
         req.session.notice = { kind: 'error', text: refusalText(error) };
@@ -393,13 +460,18 @@ const rejectionStatus = (reason: string): number =>
 
 const REFUSALS: Record<string, string> = {
   'username-taken': 'That username is taken; pick another.',
-  'last-sign-in-method': 'That is your only way to sign in; add another before removing it.',
+  'last-sign-in-method':
+    'That is your only way to sign in; add another before removing it.',
   'identity-not-linked': 'That account is not connected to you.',
   'validation-failed': 'Some fields are not valid',
 };
 
 /** A refusal in words for a page. Validation lists the fields, never their values. */
-const refusalText = (error: { code: string; message: string; errors?: { path: string; message: string }[] }): string => {
+const refusalText = (error: {
+  code: string;
+  message: string;
+  errors?: { path: string; message: string }[];
+}): string => {
   const base = REFUSALS[error.code] ?? error.message;
   if (error.code !== 'validation-failed' || !error.errors) return base;
   return `${base}: ${error.errors.map((e) => `${e.path} ${e.message}`).join('; ')}.`;

@@ -47,7 +47,10 @@ export const showMessage = (
   key: MessageKey,
   provider = '',
 ): void => {
-  res.status(status).type('html').send(messagePage(MESSAGES[key](provider)));
+  res
+    .status(status)
+    .type('html')
+    .send(messagePage(MESSAGES[key](provider)));
 };
 
 /** Signs the browser in, in a new session (the old id is dropped: no fixation). */

@@ -29,7 +29,11 @@ const MAX_BODY = 1_000_000;
 const TIMEOUT_MS = 10_000;
 
 /** GETs a provider API with the access token; refuses anything but a JSON answer. */
-const getJson = async (url: string, accessToken: string, what: string): Promise<unknown> => {
+const getJson = async (
+  url: string,
+  accessToken: string,
+  what: string,
+): Promise<unknown> => {
   const res = await fetch(url, {
     headers: {
       authorization: `Bearer ${accessToken}`,
@@ -40,8 +44,10 @@ const getJson = async (url: string, accessToken: string, what: string): Promise<
     redirect: 'error',
   });
   const text = await res.text();
-  if (!res.ok) throw new ProfileRefusedError(`the provider's ${what} answered ${res.status}`);
-  if (text.length > MAX_BODY) throw new ProfileRefusedError(`the provider's ${what} is too large`);
+  if (!res.ok)
+    throw new ProfileRefusedError(`the provider's ${what} answered ${res.status}`);
+  if (text.length > MAX_BODY)
+    throw new ProfileRefusedError(`the provider's ${what} is too large`);
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -52,23 +58,29 @@ const getJson = async (url: string, accessToken: string, what: string): Promise<
 const optionalText = z
   .unknown()
   .transform((value) =>
-    typeof value === 'string' && value.trim() ? value.trim().slice(0, MAX_DISPLAY_NAME_LENGTH) : null,
+    typeof value === 'string' && value.trim()
+      ? value.trim().slice(0, MAX_DISPLAY_NAME_LENGTH)
+      : null,
   );
 
-const optionalEmail = z
-  .unknown()
-  .transform((value) => {
-    const parsed = Email.safeParse(typeof value === 'string' ? value.trim() : value);
-    return parsed.success ? parsed.data : null;
-  });
+const optionalEmail = z.unknown().transform((value) => {
+  const parsed = Email.safeParse(typeof value === 'string' ? value.trim() : value);
+  return parsed.success ? parsed.data : null;
+});
 
 const subjectOf = (value: unknown, provider: ProviderName): string => {
   const parsed = Subject.safeParse(value);
-  if (!parsed.success) throw new ProfileRefusedError(`the ${provider} profile has no usable id`);
+  if (!parsed.success)
+    throw new ProfileRefusedError(`the ${provider} profile has no usable id`);
   return parsed.data;
 };
 
-const GithubUser = z.looseObject({ id: z.unknown(), login: optionalText, name: optionalText, email: optionalEmail });
+const GithubUser = z.looseObject({
+  id: z.unknown(),
+  login: optionalText,
+  name: optionalText,
+  email: optionalEmail,
+});
 const GithubEmail = z.looseObject({
   email: optionalEmail,
   primary: z.unknown().transform((v) => v === true),
@@ -84,7 +96,9 @@ export const githubProfile = async (
   config: Pick<OAuthProviderConfig, 'userProfileURL' | 'userEmailURL'>,
   accessToken: string,
 ): Promise<{ subject: string; profile: ProfileData }> => {
-  const user = GithubUser.safeParse(await getJson(config.userProfileURL, accessToken, 'profile'));
+  const user = GithubUser.safeParse(
+    await getJson(config.userProfileURL, accessToken, 'profile'),
+  );
   if (!user.success) throw new ProfileRefusedError('the GitHub profile is not an object');
   const subject = subjectOf(user.data.id, 'github');
 
@@ -122,7 +136,9 @@ export const googleProfile = async (
   config: Pick<OAuthProviderConfig, 'userProfileURL'>,
   accessToken: string,
 ): Promise<{ subject: string; profile: ProfileData }> => {
-  const user = GoogleUser.safeParse(await getJson(config.userProfileURL, accessToken, 'profile'));
+  const user = GoogleUser.safeParse(
+    await getJson(config.userProfileURL, accessToken, 'profile'),
+  );
   if (!user.success) throw new ProfileRefusedError('the Google profile is not an object');
   return {
     subject: subjectOf(user.data.sub, 'google'),

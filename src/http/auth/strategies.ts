@@ -6,9 +6,16 @@ import type { Request } from 'express';
 import type { Services } from '../../application/context.js';
 import { signInWithPassword } from '../../application/passwordSignIn.js';
 import type { OAuthProviderConfig, ProviderName } from '../../config.js';
-import { githubProfile, googleProfile, type ProviderIdentity } from './providerProfile.js';
+import {
+  githubProfile,
+  googleProfile,
+  type ProviderIdentity,
+} from './providerProfile.js';
 
-export const PROVIDER_TITLES: Record<ProviderName, string> = { github: 'GitHub', google: 'Google' };
+export const PROVIDER_TITLES: Record<ProviderName, string> = {
+  github: 'GitHub',
+  google: 'Google',
+};
 
 /** The scopes each flow asks for: GitHub's email list needs `user:email`. */
 export const SCOPES: Record<ProviderName, string[]> = {
@@ -41,7 +48,10 @@ const tokensOf = (
     accessToken,
     refreshToken: refreshToken || null,
     scopes,
-    expiresAt: Number.isFinite(seconds) && seconds > 0 ? new Date(Date.now() + seconds * 1000) : null,
+    expiresAt:
+      Number.isFinite(seconds) && seconds > 0
+        ? new Date(Date.now() + seconds * 1000)
+        : null,
   };
 };
 

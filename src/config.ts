@@ -55,7 +55,8 @@ export interface Config {
   reconcileIntervalMs: number;
   idempotencyTtlHours: number;
   minPositionWaitMs: number;
-  trustProxy: boolean;
+  /** Express's `trust proxy`: false, a number of proxies, or addresses ("true" means 1). */
+  trustProxy: boolean | number | string;
   eventStoreUrl: string | null;
   mongoUrl: string | null;
   /** Base URL the browser sees (for OAuth callbacks); null: the address it listens on. */
@@ -90,7 +91,18 @@ const envSchema = z.object({
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(1).max(86_400).default(60),
   IDEMPOTENCY_TTL_HOURS: int(24, 24 * 365).default(48),
   MIN_POSITION_WAIT_MS: int(0, 60_000).default(5000),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value): boolean | number | string =>
+      value === 'false'
+        ? false
+        : value === 'true'
+          ? 1
+          : /^\d+$/.test(value)
+            ? Number(value)
+            : value,
+    ),
   EVENTSTORE_URL: z.string().optional(),
   MONGODB_URL: z.string().optional(),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),

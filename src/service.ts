@@ -209,7 +209,7 @@ export const startService = async (
             scopes:
               typeof params?.scope === 'string' ? params.scope.split(/[ ,]+/) : null,
             expiresAt: Number.isFinite(seconds)
-              ? new Date(Date.now() + seconds * 1000)
+              ? new Date(services.now().getTime() + seconds * 1000)
               : null,
           });
         },

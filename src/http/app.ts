@@ -31,7 +31,7 @@ export interface AppDeps {
   tokens: ServiceToken[];
   logger: Logger;
   isReady: () => boolean;
-  trustProxy: boolean;
+  trustProxy: boolean | number | string;
   minPositionWaitMs: number;
   production: boolean;
   browser: {

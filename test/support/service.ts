@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { EventStore } from '../../src/eventstore/port.js';
-import { startService, type RunningService } from '../../src/service.js';
+import {
+  startService,
+  type RunningService,
+  type StartOptions,
+} from '../../src/service.js';
 
 export const TOKEN = 'test-secret-for-the-api-0123456789';
 export const AUDITOR = 'auditor-secret-0123456789abcdef';
@@ -35,12 +39,19 @@ export interface TestService extends RunningService {
 /** A real service on a free port, over a real SQLite file in a temporary directory. */
 export const startTestService = async (
   env: Record<string, string> = {},
-  options: { eventStore?: (config: Config) => EventStore; config?: Config } = {},
+  options: {
+    eventStore?: (config: Config) => EventStore;
+    config?: Config;
+    now?: () => Date;
+    decideSignIn?: StartOptions['decideSignIn'];
+  } = {},
 ): Promise<TestService> => {
   const config = options.config ?? testConfig(env);
   const running = await startService(config, {
     logger: testLogger(),
     eventStore: options.eventStore?.(config),
+    now: options.now,
+    decideSignIn: options.decideSignIn,
   });
   await waitUntilReady(running.url);
   return {
@@ -49,6 +60,7 @@ export const startTestService = async (
     restart: async (next = {}) => {
       await running.stop();
       return startTestService(env, {
+        ...options,
         config,
         eventStore: next.eventStore ? () => next.eventStore! : undefined,
       });

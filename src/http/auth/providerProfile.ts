@@ -55,18 +55,23 @@ const getJson = async (
   }
 };
 
+// `.optional()` first: in zod 4 a transform alone makes the key required.
 const optionalText = z
   .unknown()
+  .optional()
   .transform((value) =>
     typeof value === 'string' && value.trim()
       ? value.trim().slice(0, MAX_DISPLAY_NAME_LENGTH)
       : null,
   );
 
-const optionalEmail = z.unknown().transform((value) => {
-  const parsed = Email.safeParse(typeof value === 'string' ? value.trim() : value);
-  return parsed.success ? parsed.data : null;
-});
+const optionalEmail = z
+  .unknown()
+  .optional()
+  .transform((value) => {
+    const parsed = Email.safeParse(typeof value === 'string' ? value.trim() : value);
+    return parsed.success ? parsed.data : null;
+  });
 
 const subjectOf = (value: unknown, provider: ProviderName): string => {
   const parsed = Subject.safeParse(value);
@@ -83,8 +88,14 @@ const GithubUser = z.looseObject({
 });
 const GithubEmail = z.looseObject({
   email: optionalEmail,
-  primary: z.unknown().transform((v) => v === true),
-  verified: z.unknown().transform((v) => v === true),
+  primary: z
+    .unknown()
+    .optional()
+    .transform((v) => v === true),
+  verified: z
+    .unknown()
+    .optional()
+    .transform((v) => v === true),
 });
 
 /**
@@ -128,7 +139,10 @@ const GoogleUser = z.looseObject({
   sub: z.unknown(),
   name: optionalText,
   email: optionalEmail,
-  email_verified: z.unknown().transform((v) => v === true || v === 'true'),
+  email_verified: z
+    .unknown()
+    .optional()
+    .transform((v) => v === true || v === 'true'),
 });
 
 /** Google: the OpenID Connect userinfo endpoint; `sub` becomes a string. */

@@ -34,6 +34,7 @@ interface TokenParams {
 }
 
 const tokensOf = (
+  now: Date,
   accessToken: string,
   refreshToken: string | undefined,
   params: TokenParams,
@@ -50,7 +51,7 @@ const tokensOf = (
     scopes,
     expiresAt:
       Number.isFinite(seconds) && seconds > 0
-        ? new Date(Date.now() + seconds * 1000)
+        ? new Date(now.getTime() + seconds * 1000)
         : null,
   };
 };
@@ -102,7 +103,13 @@ export const createPassport = (options: {
                 provider: 'github',
                 subject,
                 profile,
-                tokens: tokensOf(accessToken, refreshToken, params, SCOPES.github),
+                tokens: tokensOf(
+                  options.services.now(),
+                  accessToken,
+                  refreshToken,
+                  params,
+                  SCOPES.github,
+                ),
               }),
             done,
           );
@@ -143,7 +150,13 @@ export const createPassport = (options: {
                 provider: 'google',
                 subject,
                 profile,
-                tokens: tokensOf(accessToken, refreshToken, params, SCOPES.google),
+                tokens: tokensOf(
+                  options.services.now(),
+                  accessToken,
+                  refreshToken,
+                  params,
+                  SCOPES.google,
+                ),
               }),
             done,
           );

@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { apiClient } from '../support/client.js';
+import { cookieBrowser, textOf } from '../support/browser.js';
+import { signInWith } from '../support/flows.js';
+import { startProviderStandIns, type ProviderStandIns } from '../support/providers.js';
+import { removeDataDir, startTestService, type TestService } from '../support/service.js';
+
+describe('an identity whose email belongs to an existing user', () => {
+  let providers: ProviderStandIns;
+  let service: TestService;
+  afterEach(async () => {
+    await service.stop();
+    await providers.close();
+    removeDataDir(service);
+  });
+  const start = async (env: Record<string, string> = {}) => {
+    providers = await startProviderStandIns();
+    service = await startTestService({ ...providers.env, ...env });
+    return apiClient(service.url);
+  };
+
+  it('C01: with EMAIL_MATCH=confirm, nothing is created; signing in the existing way links it in one step', async () => {
+    const api = await start();
+    // U signed up with google:g1, ann@example.com verified.
+    const first = cookieBrowser();
+    await signInWith(first, service.url, 'google', {
+      id: 'g1',
+      name: 'Ann',
+      email: 'ann@example.com',
+      emailVerified: true,
+    });
+    const u = (await api.get('/api/identities/google/g1')).body.userId as string;
+
+    // Someone signs in with github:77, verified Ann@Example.com, nobody signed in.
+    const browser = cookieBrowser();
+    const pending = await signInWith(browser, service.url, 'github', {
+      id: '77',
+      login: 'ann',
+      email: 'Ann@Example.com',
+      emailVerified: true,
+    });
+    expect(pending.url).toBe(`${service.url}/auth/confirm`);
+    expect(textOf(pending.html)).toContain('An account with this email already exists');
+    expect(textOf(pending.html)).toContain('sign in the way you did before');
+    expect((await api.get('/api/identities/github/77')).status).toBe(404);
+    expect((await api.get('/api/users?email=ann@example.com')).body.users).toHaveLength(
+      1,
+    );
+
+    // In the same browser, signing in with google:g1 links github:77 to U.
+    const done = await signInWith(browser, service.url, 'google', {
+      id: 'g1',
+      name: 'Ann',
+      email: 'ann@example.com',
+      emailVerified: true,
+    });
+    expect(done.url).toBe(`${service.url}/account`);
+    expect(textOf(done.html)).toContain('GitHub is now connected');
+    expect((await api.get('/api/identities/github/77')).body).toMatchObject({
+      status: 'linked',
+      userId: u,
+    });
+  });
+
+  it('C01, another account: signing in as someone else does not link the pending identity', async () => {
+    const api = await start();
+    await signInWith(cookieBrowser(), service.url, 'google', {
+      id: 'g1',
+      email: 'ann@example.com',
+      emailVerified: true,
+    });
+    const browser = cookieBrowser();
+    await signInWith(browser, service.url, 'github', {
+      id: '77',
+      email: 'ann@example.com',
+      emailVerified: true,
+    });
+    const other = await signInWith(browser, service.url, 'google', {
+      id: 'g-other',
+      email: 'other@example.com',
+      emailVerified: true,
+    });
+    expect(textOf(other.html)).toContain('GitHub was not connected');
+    expect((await api.get('/api/identities/github/77')).status).toBe(404);
+  });
+
+  it('C14: with EMAIL_MATCH=link-verified, an unverified email is never attached to the existing user', async () => {
+    const api = await start({ EMAIL_MATCH: 'link-verified' });
+    await signInWith(cookieBrowser(), service.url, 'github', {
+      id: '5',
+      email: 'ann@example.com',
+      emailVerified: true,
+    });
+    const existing = (await api.get('/api/identities/github/5')).body.userId;
+
+    await signInWith(cookieBrowser(), service.url, 'google', {
+      id: 'g2',
+      email: 'ann@example.com',
+      emailVerified: false,
+    });
+    const g2 = (await api.get('/api/identities/google/g2')).body;
+    expect(g2.status).toBe('linked');
+    expect(g2.userId).not.toBe(existing);
+    const user = await api.get(`/api/users/${existing}`);
+    expect(user.body.connections).toHaveLength(1);
+  });
+
+  it('with EMAIL_MATCH=link-verified, a verified email on both sides links at once', async () => {
+    const api = await start({ EMAIL_MATCH: 'link-verified' });
+    await signInWith(cookieBrowser(), service.url, 'github', {
+      id: '6',
+      email: 'bea@example.com',
+      emailVerified: true,
+    });
+    const existing = (await api.get('/api/identities/github/6')).body.userId;
+    const page = await signInWith(cookieBrowser(), service.url, 'google', {
+      id: 'g6',
+      email: 'BEA@example.com',
+      emailVerified: true,
+    });
+    expect(textOf(page.html)).toContain('Google is now connected');
+    expect((await api.get('/api/identities/google/g6')).body.userId).toBe(existing);
+  });
+});

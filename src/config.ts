@@ -275,6 +275,11 @@ export const parseServiceTokens = (value: string): ServiceToken[] => {
   if (names.size !== tokens.length) {
     throw new ConfigError('SERVICE_TOKENS: token names must be unique');
   }
+  // One secret for two names would make the actor recorded in events ambiguous.
+  const secrets = new Set(tokens.map((token) => token.secret));
+  if (secrets.size !== tokens.length) {
+    throw new ConfigError('SERVICE_TOKENS: each token needs a secret of its own');
+  }
   if (tokens.length === 0) throw new ConfigError('SERVICE_TOKENS: no token given');
   return tokens;
 };

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { startService } from './service.js';
 
 /** `npm start`: the service on its configuration, embedded defaults when none is given. */
@@ -21,7 +21,10 @@ const main = async (): Promise<void> => {
     process.exit(2);
   }
 
-  const service = await startService(config);
+  const service = await startService(config).catch((error: unknown) => {
+    console.error(startFailure(error, config));
+    process.exit(1);
+  });
   const lines = [
     `account-links is listening on ${service.url}`,
     `  data directory: ${service.dataDir}`,
@@ -54,6 +57,28 @@ const main = async (): Promise<void> => {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+};
+
+/** A start-up failure in words that say what to change. */
+const startFailure = (error: unknown, config: Config): string => {
+  const code = (error as NodeJS.ErrnoException).code;
+  const path = (error as NodeJS.ErrnoException).path;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `port ${config.port} on ${config.host} is in use: stop what uses it, or set PORT`;
+    case 'EACCES':
+    case 'EPERM':
+      return path
+        ? `no permission to write ${path}: set DATA_DIR to a directory this user can write`
+        : `no permission to listen on port ${config.port}: set PORT above 1023`;
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return `DATA_DIR ${config.dataDir} is not a directory: set DATA_DIR to one`;
+    case 'EADDRNOTAVAIL':
+      return `HOST ${config.host} is not an address of this machine: set HOST`;
+    default:
+      return `account-links could not start: ${(error as Error).message}`;
+  }
 };
 
 await main();

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +7,7 @@ import { AuthTokenRefresh } from 'passport-oauth2-refresh';
 import type { Strategy } from 'passport';
 import { pino, type Logger } from 'pino';
 import type { Services } from './application/context.js';
+import type { IdempotencyStore } from './application/idempotency.js';
 import {
   createProviderTokens,
   type RefreshTokens,
@@ -23,6 +24,7 @@ import { createDevProvider } from './devProvider/devProvider.js';
 import type { EventStore } from './eventstore/port.js';
 import { openSqliteEventStore } from './eventstore/sqlite.js';
 import { createApp } from './http/app.js';
+import { createIdempotency } from './http/idempotency.js';
 import { createPassport } from './http/auth/strategies.js';
 import { createMetrics } from './http/metrics.js';
 import { createMemoryReadModel } from './projections/memory.js';
@@ -57,6 +59,8 @@ export interface StartOptions {
   eventStore?: EventStore;
   /** Replaces the sign-in decision (the seed's override): see src/domain/signIn.ts. */
   decideSignIn?: SignInDecider;
+  /** Wraps the Idempotency-Key store (fault injection in tests). */
+  wrapIdempotencyStore?: (store: IdempotencyStore) => IdempotencyStore;
 }
 
 export const createLogger = (level: string): Logger =>
@@ -89,7 +93,7 @@ export const startService = async (
 ): Promise<RunningService> => {
   const logger = options.logger ?? createLogger(config.logLevel);
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   // 1. Secrets: configured, or generated into the data directory for development.
   const needsGenerated =
@@ -114,7 +118,8 @@ export const startService = async (
     options.eventStore ??
     openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger });
   const serviceDb = join(dataDir, 'service.sqlite');
-  const idempotency = openSqliteIdempotencyStore(serviceDb);
+  const baseIdempotency = openSqliteIdempotencyStore(serviceDb);
+  const idempotency = options.wrapIdempotencyStore?.(baseIdempotency) ?? baseIdempotency;
   const sessionStore = new SqliteSessionStore(serviceDb);
   const vault = openSqliteTokenVault(
     serviceDb,
@@ -136,10 +141,12 @@ export const startService = async (
     maxAttempts: 12,
   };
 
-  // 3. Ready once the log is replayed and half-done work from before is settled.
+  // 3. Ready once it listens, the log is replayed and half-done work from before settled.
   let ready = false;
   let reconciler: ReturnType<typeof startReconciler> | null = null;
-  const readiness = projection.caughtUp.then(async () => {
+  let markListening: () => void = () => {};
+  const listening = new Promise<void>((resolve) => (markListening = resolve));
+  const readiness = Promise.all([projection.caughtUp, listening]).then(async () => {
     reconciler = startReconciler(services, logger, config.reconcileIntervalMs);
     await reconciler.firstPass;
     ready = true;
@@ -218,7 +225,12 @@ export const startService = async (
 
   const app = createApp({
     services,
-    idempotency,
+    idempotency: createIdempotency({
+      store: idempotency,
+      secret: Buffer.from(
+        hkdfSync('sha256', sessionSecret, '', 'account-links idempotency', 32),
+      ),
+    }),
     metrics,
     tokens,
     logger,
@@ -243,6 +255,7 @@ export const startService = async (
     },
   });
   server.on('request', app);
+  markListening();
 
   let stopping: Promise<void> | null = null;
   const stop = () =>

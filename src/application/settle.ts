@@ -28,6 +28,11 @@ export interface SettleOptions {
    * used when the command must fail after claiming (a failed If-Match, say).
    */
   giveUp?: boolean;
+  /**
+   * The caller is finishing its own command (the release after an unlink, say): its
+   * events are that command's, not a repair of someone else's half-done work.
+   */
+  ownStep?: boolean;
 }
 
 const MAX_STEPS = 20;
@@ -58,6 +63,7 @@ export const settleGuard = async (
 ): Promise<GuardState> => {
   const { services } = execution;
   const stream = guardStream(ref);
+  const repair = !options.ownStep;
 
   let waited = 0;
   for (let step = 0; step < MAX_STEPS; step += 1) {
@@ -112,7 +118,7 @@ export const settleGuard = async (
               },
             });
             await append(execution, streams.user(guard.userId), events, -1, {
-              repair: !ours,
+              repair: repair && !ours,
             });
             continue;
           }
@@ -124,7 +130,7 @@ export const settleGuard = async (
             streams.user(guard.userId),
             abandonClaim(owner.state, claim),
             owner.state.revision,
-            { repair: true },
+            { repair },
           );
           continue;
 
@@ -149,7 +155,7 @@ export const settleGuard = async (
             events,
             owner.state.revision,
             {
-              repair: !ours,
+              repair: repair && !ours,
             },
           );
           continue;
@@ -161,7 +167,7 @@ export const settleGuard = async (
             streams.user(guard.userId),
             abandonClaim(owner.state, claim),
             owner.state.revision,
-            { repair: true },
+            { repair },
           );
           continue;
 
@@ -175,7 +181,7 @@ export const settleGuard = async (
                   resolution.reason,
                 )
               : releaseUsername(guard, guard.claimRevision, resolution.reason);
-          await append(execution, stream, events, guard.revision, { repair: true });
+          await append(execution, stream, events, guard.revision, { repair });
           continue;
         }
 
@@ -186,7 +192,7 @@ export const settleGuard = async (
             purpose: 'merge',
             previousUserId: guard.userId,
           });
-          await append(execution, stream, events, guard.revision, { repair: true });
+          await append(execution, stream, events, guard.revision, { repair });
           continue;
         }
       }

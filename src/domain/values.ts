@@ -11,9 +11,24 @@ export const MAX_DISPLAY_NAME_LENGTH = 200;
 // Control characters are never part of a provider id; refusing them keeps logs and
 // stream names unambiguous.
 const CONTROL = /\p{Cc}/u;
+// In a `u` regex a surrogate pair is one code point, so this finds only lone halves.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Text that is well-formed Unicode: lone surrogates would make distinct ids look equal. */
+export const isWellFormed = (text: string): boolean => !LONE_SURROGATE.test(text);
+
+/** Length in characters (code points), not UTF-16 units. */
+export const characters = (text: string): number => {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
+};
 
 export const isValidSubject = (subject: string): boolean =>
-  subject.length > 0 && subject.length <= MAX_SUBJECT_LENGTH && !CONTROL.test(subject);
+  subject.length > 0 &&
+  characters(subject) <= MAX_SUBJECT_LENGTH &&
+  isWellFormed(subject) &&
+  !CONTROL.test(subject);
 
 /**
  * Emails compare after trimming and Unicode case folding. JavaScript has no full case

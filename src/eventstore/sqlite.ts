@@ -1,5 +1,5 @@
 import { EventEmitter, once } from 'node:events';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../storage/openDatabase.js';
 import type { Logger } from 'pino';
 import {
   WrongExpectedRevisionError,
@@ -59,10 +59,7 @@ const SCHEMA = `
  * checked against its own expected revision.
  */
 export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventStore => {
-  const db = new Database(options.file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
+  const db = openDatabase(options.file);
   db.exec(SCHEMA);
 
   const lastRevision = db.prepare<[string], { revision: number }>(

@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { csrfSync } from 'csrf-sync';
 import type { Services } from '../application/context.js';
-import type { IdempotencyStore } from '../application/idempotency.js';
 import type { createProviderTokens } from '../application/providerTokens.js';
 import type { SignInDecider } from '../application/signIn.js';
 import type { ProviderName, ServiceToken } from '../config.js';
@@ -17,6 +16,7 @@ import { auditRoutes } from './auditRoutes.js';
 import { browserRoutes } from './auth/authRoutes.js';
 import { authenticateCaller } from './callers.js';
 import { commandRoutes } from './commandRoutes.js';
+import type { createIdempotency } from './idempotency.js';
 import type { Metrics } from './metrics.js';
 import { opsRoutes } from './opsRoutes.js';
 import { problemHandler } from './problems.js';
@@ -26,7 +26,7 @@ import { tokenRoutes } from './tokenRoutes.js';
 
 export interface AppDeps {
   services: Services;
-  idempotency: IdempotencyStore;
+  idempotency: ReturnType<typeof createIdempotency>;
   metrics: Metrics;
   tokens: ServiceToken[];
   logger: Logger;
@@ -54,6 +54,13 @@ export interface AppDeps {
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
+ * The path as logged: no query string (it may carry an email or an OAuth code) and no
+ * provider subject (a person's id at the provider).
+ */
+export const loggedPath = (url: string): string =>
+  (url.split('?')[0] ?? '').replace(/^(\/api\/identities\/[^/]+\/)[^/]+/, '$1:subject');
+
+/**
  * The Express application: operations routes, the development provider when it is on,
  * sessions, the API (service tokens or the signed-in session), then the browser pages.
  */
@@ -69,17 +76,22 @@ export const createApp = (deps: AppDeps): Express => {
       logger: deps.logger,
       genReqId: requestIdOf,
       autoLogging: { ignore: (req) => QUIET_PATHS.has(req.url ?? '') },
-      // Paths without query strings: a query may carry an email or an OAuth code.
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          path: req.url.split('?')[0],
+          path: loggedPath(req.url),
         }),
         res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+        // The answer's status says enough; failures worth a stack are logged where caught.
+        err: (error: Error) => ({ message: error.message }),
       },
       customLogLevel: (_req, res, error) =>
-        error || res.statusCode >= 500 ? 'error' : 'info',
+        res.statusCode === 503
+          ? 'warn'
+          : error || res.statusCode >= 500
+            ? 'error'
+            : 'info',
     }),
   );
   app.use(correlation);

@@ -18,7 +18,7 @@ export const auditRoutes = (deps: { store: EventStore }): Router => {
   router
     .route('/api/audit/users/:userId/events')
     .get(audit, async (req, res) => {
-      const userId = validate(UserId, req.params.userId);
+      const userId = validate(UserId, req.params.userId, 'userId');
       const events = await userHistory(deps.store, userId);
       if (events.length === 0)
         throw new AccountLinkingError('user-not-found', 'no such user');
@@ -46,7 +46,7 @@ export const auditRoutes = (deps: { store: EventStore }): Router => {
   router
     .route('/api/audit/users/:userId/state')
     .get(audit, async (req, res) => {
-      const userId = validate(UserId, req.params.userId);
+      const userId = validate(UserId, req.params.userId, 'userId');
       const { at } = validate(
         z.object({ at: z.iso.datetime({ offset: true }) }).loose(),
         req.query,

@@ -1,22 +1,24 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import type { ErrorCode } from '../domain/errors.js';
 import { STATUS_OF } from './problems.js';
 import {
   AuditEvent,
   CommandAnswer,
-  Email,
   IdentityView,
   MinPosition,
   ProblemSchema,
   ProviderName,
+  TrimmedEmail,
   UserId,
   UserView,
   commandSchemas,
-  COMMAND_NAMES,
+  type CommandName,
 } from './schemas.js';
-import type { ErrorCode } from '../domain/errors.js';
 
-const problemResponses = (codes: ErrorCode[]) => {
+type Responses = Parameters<OpenAPIRegistry['registerPath']>[0]['responses'];
+
+const problems = (codes: ErrorCode[]): Responses => {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
     const status = STATUS_OF[code];
@@ -33,30 +35,56 @@ const problemResponses = (codes: ErrorCode[]) => {
   );
 };
 
-const COMMON: ErrorCode[] = [
+const TRACE_HEADERS = {
+  'X-Request-Id': {
+    description: 'The request id: yours when it is a plain token, else new',
+  },
+  'X-Correlation-Id': { description: 'The correlation id, recorded in the events' },
+};
+
+// Every API route: who may call, and what can always go wrong.
+const ALWAYS: ErrorCode[] = [
   'unauthorized',
   'forbidden',
-  'validation-failed',
-  'rate-limited',
+  'method-not-allowed',
+  'internal',
 ];
-const COMMAND_REFUSALS: ErrorCode[] = [
-  ...COMMON,
+const BODY: ErrorCode[] = [
   'malformed-json',
   'unsupported-media-type',
   'payload-too-large',
+  'validation-failed',
+  'idempotency-key-reused',
+  'unavailable',
+];
+const ON_A_USER: ErrorCode[] = [
   'user-not-found',
   'user-merged',
   'user-erased',
   'revision-mismatch',
-  'identity-already-linked',
-  'provider-already-linked',
-  'identity-not-linked',
-  'last-sign-in-method',
-  'email-belongs-to-existing-user',
-  'username-taken',
-  'idempotency-key-reused',
-  'unavailable',
 ];
+
+const REFUSALS: Record<CommandName, ErrorCode[]> = {
+  'register-local-user': ['username-taken'],
+  'register-via-provider': [
+    'identity-already-linked',
+    'provider-already-linked',
+    'email-belongs-to-existing-user',
+  ],
+  'link-provider': [...ON_A_USER, 'identity-already-linked', 'provider-already-linked'],
+  'unlink-provider': [...ON_A_USER, 'identity-not-linked', 'last-sign-in-method'],
+  'merge-users': [...ON_A_USER, 'provider-already-linked'],
+  'erase-user': ['user-not-found', 'user-merged', 'revision-mismatch'],
+};
+
+const SUMMARIES: Record<CommandName, string> = {
+  'register-local-user': 'Create a user who signs in with a username and password',
+  'register-via-provider': 'Create a user from a provider identity (user creation)',
+  'link-provider': 'Link a provider identity to an existing user (user association)',
+  'unlink-provider': 'Unlink an identity; the last sign-in method cannot be removed',
+  'merge-users': 'Move every identity of the merged user to the survivor',
+  'erase-user': 'Erase a user: release its identities, forget its personal data',
+};
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
 export const openApiDocument = (): object => {
@@ -64,41 +92,59 @@ export const openApiDocument = (): object => {
   registry.registerComponent('securitySchemes', 'serviceToken', {
     type: 'http',
     scheme: 'bearer',
-    description: 'A secret from SERVICE_TOKENS',
+    description: 'A secret from SERVICE_TOKENS, with the scope the route needs',
   });
+  const security = [{ serviceToken: [] }];
   const minPosition = z.object({ minPosition: MinPosition });
 
-  for (const name of COMMAND_NAMES) {
+  // 1. Commands.
+  for (const name of Object.keys(commandSchemas) as CommandName[]) {
+    const registers = name.startsWith('register');
+    const answer = (description: string) => ({
+      description,
+      headers: {
+        ...TRACE_HEADERS,
+        'Idempotent-Replayed': { description: '"true" when the answer is a stored one' },
+      },
+      content: { 'application/json': { schema: CommandAnswer } },
+    });
     registry.registerPath({
       method: 'post',
       path: `/api/commands/${name}`,
       tags: ['commands'],
-      security: [{ serviceToken: [] }],
+      summary: SUMMARIES[name],
+      security,
       request: {
         headers: z.object({
-          'Idempotency-Key': z.string().max(255).optional(),
-          ...(name.startsWith('register') ? {} : { 'If-Match': z.string().optional() }),
+          'Idempotency-Key': z
+            .string()
+            .min(1)
+            .max(255)
+            .regex(/^[\x21-\x7e]+$/)
+            .optional()
+            .meta({ description: 'Repeats of this request get the first final answer' }),
+          ...(registers
+            ? {}
+            : {
+                'If-Match': z
+                  .string()
+                  .optional()
+                  .meta({ description: 'The user\'s revision, "3" or W/"3"' }),
+              }),
         }),
         body: { content: { 'application/json': { schema: commandSchemas[name] } } },
       },
       responses: {
-        200: {
-          description: 'Done (or nothing to do)',
-          content: { 'application/json': { schema: CommandAnswer } },
-        },
-        ...(name.startsWith('register')
-          ? {
-              201: {
-                description: 'A user was created',
-                content: { 'application/json': { schema: CommandAnswer } },
-              },
-            }
-          : {}),
-        ...problemResponses(COMMAND_REFUSALS),
+        200: answer(
+          registers ? 'Linked to an existing user instead' : 'Done, or nothing to do',
+        ),
+        ...(registers ? { 201: answer('A user was created') } : {}),
+        ...problems([...ALWAYS, ...BODY, ...REFUSALS[name]]),
       },
     });
   }
 
+  // 2. Queries, audit and tokens.
   const get = (
     path: string,
     tag: string,
@@ -106,17 +152,22 @@ export const openApiDocument = (): object => {
     schema: z.ZodType,
     codes: ErrorCode[],
     description: string,
+    headers: Record<string, { description: string }> = {},
   ) =>
     registry.registerPath({
       method: 'get',
       path,
       tags: [tag],
       description,
-      security: [{ serviceToken: [] }],
+      security,
       request,
       responses: {
-        200: { description: 'Found', content: { 'application/json': { schema } } },
-        ...problemResponses([...COMMON, ...codes]),
+        200: {
+          description: 'Found',
+          headers: { ...TRACE_HEADERS, ...headers },
+          content: { 'application/json': { schema } },
+        },
+        ...problems([...ALWAYS, 'validation-failed', ...codes]),
       },
     });
 
@@ -126,40 +177,35 @@ export const openApiDocument = (): object => {
     { params: z.object({ userId: UserId }), query: minPosition },
     UserView,
     ['user-not-found', 'projection-lagging'],
-    "A user and its connections; the user's revision is also sent as a weak ETag.",
+    'A user and its connections. Scope `queries`, or a session for its own user.',
+    { ETag: { description: 'The user\'s revision, weak: W/"3"' } },
   );
   get(
     '/api/users',
     'queries',
-    { query: z.object({ email: Email, minPosition: MinPosition }) },
+    { query: z.object({ email: TrimmedEmail, minPosition: MinPosition }) },
     z.object({ users: z.array(UserView) }),
     ['projection-lagging'],
-    'Active users with this email (compared after case folding).',
+    'Active users with this email (trimmed, compared after case folding). Scope `queries`.',
   );
+  const subject = z.string().meta({
+    description: 'The provider id: 1 to 256 characters, no control characters',
+  });
   get(
     '/api/identities/{provider}/{subject}',
     'queries',
-    {
-      params: z.object({ provider: ProviderName, subject: z.string() }),
-      query: minPosition,
-    },
+    { params: z.object({ provider: ProviderName, subject }), query: minPosition },
     IdentityView,
     ['identity-not-found', 'projection-lagging'],
-    'Who holds an identity.',
+    'Who holds an identity. Scope `queries`.',
   );
   get(
     '/api/identities',
     'queries',
-    {
-      query: z.object({
-        provider: ProviderName,
-        subject: z.string(),
-        minPosition: MinPosition,
-      }),
-    },
+    { query: z.object({ provider: ProviderName, subject, minPosition: MinPosition }) },
     IdentityView,
     ['identity-not-found', 'projection-lagging'],
-    'Who holds an identity, for subjects a path cannot carry (such as "..").',
+    'Who holds an identity, for subjects a path cannot carry (such as ".."). Scope `queries`.',
   );
   get(
     '/api/audit/users/{userId}/events',
@@ -167,16 +213,76 @@ export const openApiDocument = (): object => {
     { params: z.object({ userId: UserId }) },
     z.object({ events: z.array(AuditEvent) }),
     ['user-not-found'],
-    "The user's events and the related identity events, in log order, from the log.",
+    "The user's events and the related identity events, in log order, read from the log. " +
+      'Scope `audit`, or a session for its own user.',
   );
   get(
     '/api/audit/users/{userId}/state',
     'audit',
-    { params: z.object({ userId: UserId }), query: z.object({ at: z.iso.datetime() }) },
+    {
+      params: z.object({ userId: UserId }),
+      query: z.object({ at: z.iso.datetime({ offset: true }) }),
+    },
     UserView,
     ['user-not-found'],
-    'The user as it was at that instant (inclusive), replayed from the log.',
+    'The user as it was at that instant (inclusive), replayed from the log. Scope `audit`.',
   );
+  get(
+    '/api/users/{userId}/connections/{provider}/token',
+    'tokens',
+    {
+      params: z.object({ userId: UserId, provider: ProviderName }),
+      query: z.object({ subject: subject.optional() }),
+    },
+    z.object({
+      provider: z.string(),
+      subject: z.string(),
+      accessToken: z.string(),
+      scopes: z.array(z.string()),
+      expiresAt: z.iso.datetime().nullable(),
+    }),
+    [
+      'user-not-found',
+      'user-merged',
+      'user-erased',
+      'identity-not-found',
+      'not-found',
+      'reauthentication-required',
+    ],
+    'The current access token of a connection, refreshed first when it has expired. Scope `tokens`.',
+  );
+
+  // 3. Operations (no credentials).
+  for (const [path, description] of [
+    ['/healthz', 'The process is up'],
+    [
+      '/readyz',
+      'The log is replayed and half-done work from before the start is settled',
+    ],
+  ] as const) {
+    registry.registerPath({
+      method: 'get',
+      path,
+      tags: ['operations'],
+      description,
+      responses: {
+        200: {
+          description: 'Yes',
+          content: { 'application/json': { schema: z.object({ status: z.string() }) } },
+        },
+        ...(path === '/readyz' ? problems(['unavailable']) : {}),
+      },
+    });
+  }
+  registry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    tags: ['operations'],
+    description: 'Prometheus metrics',
+    responses: {
+      200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } },
+    },
+  });
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
@@ -187,5 +293,6 @@ export const openApiDocument = (): object => {
         'Event-sourced account linking. Errors are RFC 9457 problem documents with a ' +
         'stable code. Commands accept Idempotency-Key; If-Match takes "<revision>".',
     },
+    servers: [{ url: '/' }],
   });
 };

@@ -156,13 +156,26 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
       new AccountLinkingError('unsupported-media-type', 'send the body as UTF-8 JSON'),
     );
   }
+  if (error instanceof URIError) {
+    return answer(
+      req,
+      res,
+      new AccountLinkingError('validation-failed', 'the path is not valid', {
+        errors: [{ path: 'url', message: 'not a valid percent-encoded UTF-8 path' }],
+      }),
+    );
+  }
   if (parserError.status === 400) {
     return sendProblem(
       res,
       new AccountLinkingError('malformed-json', 'the request body could not be read'),
     );
   }
-  req.log.error({ err: error }, 'unhandled error');
+  const failure = error as Error;
+  req.log.error(
+    { failure: { name: failure.name, message: failure.message, stack: failure.stack } },
+    'unhandled error',
+  );
   answer(req, res, new AccountLinkingError('internal', 'internal error'));
 };
 

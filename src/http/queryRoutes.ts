@@ -5,7 +5,7 @@ import type { ReadModel } from '../projections/port.js';
 import { AccountLinkingError } from '../domain/errors.js';
 import { requireScope } from './callers.js';
 import { methodNotAllowed } from './methods.js';
-import { Email, MinPosition, ProviderName, Subject, UserId } from './schemas.js';
+import { MinPosition, ProviderName, Subject, TrimmedEmail, UserId } from './schemas.js';
 import { validate } from './validation.js';
 import { identityView, userView } from './views.js';
 
@@ -50,7 +50,7 @@ export const queryRoutes = (deps: {
   router
     .route('/api/users/:userId')
     .get(ownUser, async (req, res) => {
-      const userId = validate(UserId, req.params.userId);
+      const userId = validate(UserId, req.params.userId, 'userId');
       await awaitPosition(req);
       const doc = await deps.readModel.getUser(userId);
       if (!doc) throw new AccountLinkingError('user-not-found', 'no such user');
@@ -62,7 +62,7 @@ export const queryRoutes = (deps: {
   router
     .route('/api/users')
     .get(queries, async (req, res) => {
-      const { email } = validate(z.object({ email: Email }).loose(), req.query);
+      const { email } = validate(z.object({ email: TrimmedEmail }).loose(), req.query);
       await awaitPosition(req);
       const users = await deps.readModel.findUsersByEmail(email);
       res.json({ users: users.map(userView) });

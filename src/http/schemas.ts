@@ -4,7 +4,9 @@ import {
   MAX_EMAIL_LENGTH,
   MAX_SUBJECT_LENGTH,
   PROVIDERS,
+  characters,
   isValidSubject,
+  isWellFormed,
 } from '../domain/values.js';
 import { ERROR_CODES } from '../domain/errors.js';
 
@@ -26,23 +28,36 @@ export const Subject = z
   ])
   .transform((value) => String(value))
   .refine(isValidSubject, {
-    message: `must be 1 to ${MAX_SUBJECT_LENGTH} characters without control characters`,
+    message: `must be 1 to ${MAX_SUBJECT_LENGTH} characters of well-formed text without control characters`,
   })
-  .meta({ description: "The provider's id of the person; compared exactly" });
+  .meta({
+    description:
+      "The provider's id of the person, compared exactly: a string of 1 to " +
+      `${MAX_SUBJECT_LENGTH} characters without control characters, or a non-negative ` +
+      'safe integer (turned into its decimal string)',
+  });
 
 export const Email = z
   .email({ pattern: z.regexes.unicodeEmail })
   .max(MAX_EMAIL_LENGTH)
   .meta({ description: 'An email address; internationalised addresses are valid' });
 
-const trimmedEmail = z.preprocess(
+export const TrimmedEmail = z.preprocess(
   (value) => (typeof value === 'string' ? value.trim() : value),
   Email,
 );
+const trimmedEmail = TrimmedEmail;
+
+/** Text of at most `max` characters (code points), well-formed Unicode. */
+export const Text = (max: number) =>
+  z
+    .string()
+    .refine(isWellFormed, 'must be well-formed Unicode (no lone surrogates)')
+    .refine((value) => characters(value) <= max, `at most ${max} characters`);
 
 export const Profile = z
   .strictObject({
-    displayName: z.string().max(MAX_DISPLAY_NAME_LENGTH).nullable().optional(),
+    displayName: Text(MAX_DISPLAY_NAME_LENGTH).nullable().optional(),
     email: trimmedEmail.nullable().optional(),
     emailVerified: z.boolean().optional(),
   })
@@ -52,19 +67,21 @@ export const Profile = z
   })
   .meta({ id: 'Profile', description: 'What the provider says about the person' });
 
+const USERNAME = /^[\p{L}\p{N}._-]{3,64}$/u;
+
 export const Username = z
   .string()
   .trim()
-  .min(3)
-  .max(64)
-  .regex(/^[\p{L}\p{N}._-]+$/u, 'letters, digits, ".", "_" and "-" only')
-  .transform((value) => value.normalize('NFKC'));
+  .refine((value) => USERNAME.test(value), '3 to 64 letters, digits, ".", "_" or "-"')
+  .transform((value) => value.normalize('NFKC'))
+  .meta({
+    description: '3 to 64 letters, digits, ".", "_" or "-"; unique in any letter case',
+  });
 
-export const Password = z
-  .string()
-  .min(8, 'at least 8 characters')
-  .max(1024, 'at most 1024 characters')
-  .refine((value) => value.trim().length > 0, 'must not be blank');
+export const Password = Text(1024)
+  .refine((value) => characters(value) >= 8, 'at least 8 characters')
+  .refine((value) => value.trim().length > 0, 'must not be blank')
+  .meta({ description: '8 to 1024 characters' });
 
 export const commandSchemas = {
   'register-local-user': z

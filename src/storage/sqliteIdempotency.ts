@@ -1,12 +1,9 @@
-import Database from 'better-sqlite3';
+import { openDatabase } from './openDatabase.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../application/idempotency.js';
 
 /** Idempotency records in a SQLite file of the data directory. */
 export const openSqliteIdempotencyStore = (file: string): IdempotencyStore => {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
+  const db = openDatabase(file);
   db.exec(`
     CREATE TABLE IF NOT EXISTS idempotency_keys (
       caller TEXT NOT NULL,
@@ -33,6 +30,9 @@ export const openSqliteIdempotencyStore = (file: string): IdempotencyStore => {
     'UPDATE idempotency_keys SET status = ?, body = ? WHERE caller = ? AND key = ? AND status IS NULL',
   );
   const purge = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
+  const forget = db.prepare(
+    'DELETE FROM idempotency_keys WHERE caller = ? AND key = ? AND status IS NULL',
+  );
 
   return {
     reserve: async (caller, key, requestHash): Promise<IdempotencyRecord> => {
@@ -42,6 +42,9 @@ export const openSqliteIdempotencyStore = (file: string): IdempotencyStore => {
     },
     complete: async (caller, key, status, body) => {
       update.run(status, body, caller, key);
+    },
+    forget: async (caller, key) => {
+      forget.run(caller, key);
     },
     purge: async (before) => purge.run(before.getTime()).changes,
     close: async () => {

@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from './openDatabase.js';
 import session from 'express-session';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -18,9 +19,7 @@ export class SqliteSessionStore extends session.Store {
 
   constructor(file: string) {
     super();
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openDatabase(file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS sessions (
         sid TEXT PRIMARY KEY,

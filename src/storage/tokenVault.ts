@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { openDatabase } from './openDatabase.js';
 import { identityKeyOf, type IdentityKey } from '../domain/values.js';
 import type { TokenCipher } from './tokenCipher.js';
 
@@ -32,10 +32,7 @@ interface Row {
  * secret and stay readable.
  */
 export const openSqliteTokenVault = (file: string, cipher: TokenCipher): TokenVault => {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
+  const db = openDatabase(file);
   db.exec(`
     CREATE TABLE IF NOT EXISTS provider_tokens (
       identity TEXT PRIMARY KEY,

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/application/commands/index.js';
-import { commandIdFor } from '../../src/http/commandRoutes.js';
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { apiClient, type ApiClient } from '../support/client.js';
 import {
   AUDITOR,
@@ -121,28 +123,98 @@ describe('Idempotency-Key', () => {
   });
 
   it('answers the same when the command was appended but the answer never stored', async () => {
-    // What a crash between the append and the answer leaves: the events, no record.
-    const done = await runCommand(
-      service.services,
+    // The answer's write fails once: what a crash between the append and the answer leaves.
+    await service.stop();
+    let failures = 1;
+    service = await startTestService(
+      { SERVICE_TOKENS: `tester=${TOKEN},auditor:audit=${AUDITOR}` },
       {
-        actor: 'tester',
-        flow: 'api',
-        correlationId: 'c',
-        requestId: null,
-        commandId: commandIdFor('tester', 'k-7'),
-        idempotent: true,
+        config: service.config,
+        wrapIdempotencyStore: (store) => ({
+          ...store,
+          complete: async (...args) => {
+            if (failures-- > 0) throw new Error('crash before the answer was stored');
+            return store.complete(...args);
+          },
+        }),
       },
-      { name: 'register-via-provider', input: { ...body } },
     );
+    api = apiClient(service.url);
+    const lost = await api.command('register-via-provider', body, withKey('k-7'));
+    expect(lost.status).toBe(500);
     const length = await logLength(service);
+    expect(length).toBe(3);
+
     const reply = await api.command('register-via-provider', body, withKey('k-7'));
     expect(reply.status).toBe(201);
-    expect(reply.body).toEqual({
-      userId: done.userId,
-      revision: done.revision,
-      position: done.position.toString(),
-      events: done.events,
-    });
+    expect(reply.body.events).toEqual([
+      'IdentityClaimed',
+      'UserRegistered',
+      'ProviderLinked',
+    ]);
     expect(await logLength(service)).toBe(length);
+    const again = await api.command('register-via-provider', body, withKey('k-7'));
+    expect(again.body).toEqual(reply.body);
+  });
+
+  it('does not keep an answer to a request that failed validation', async () => {
+    const invalid = await api.command(
+      'register-via-provider',
+      { provider: 'myspace' },
+      withKey('k-8'),
+    );
+    expect(invalid.status).toBe(422);
+    const corrected = await api.command('register-via-provider', body, withKey('k-8'));
+    expect(corrected.status).toBe(201);
+  });
+
+  it('refuses an empty key', async () => {
+    const reply = await api.command('register-via-provider', body, withKey(''));
+    expect(reply.status).toBe(422);
+    expect(reply.body.errors).toMatchObject([{ path: 'Idempotency-Key' }]);
+  });
+
+  it('starts a new command when an expired key is used for another request', async () => {
+    const first = await api.command('register-via-provider', body, withKey('k-9'));
+    // The record expires (kept at least 24 hours; forgotten here by hand).
+    await service.stop();
+    const db = new Database(join(service.dataDir, 'service.sqlite'));
+    db.prepare('DELETE FROM idempotency_keys').run();
+    db.close();
+    service = await service.restart();
+    api = apiClient(service.url);
+    const other = await api.command(
+      'register-via-provider',
+      { provider: 'github', subject: '503' },
+      withKey('k-9'),
+    );
+    expect(other.status).toBe(201);
+    expect(other.body.userId).not.toBe(first.body.userId);
+    expect(other.body.events).toEqual([
+      'IdentityClaimed',
+      'UserRegistered',
+      'ProviderLinked',
+    ]);
+  });
+
+  it('stores no value a password could be guessed from', async () => {
+    const password = 'Tr0ub4dor&3';
+    await api.command(
+      'register-local-user',
+      { username: 'carol', password },
+      withKey('carol-signup'),
+    );
+    await service.stop();
+    const db = new Database(join(service.dataDir, 'service.sqlite'));
+    const row = db.prepare('SELECT request_hash FROM idempotency_keys').get() as {
+      request_hash: string;
+    };
+    db.close();
+    const guess = createHash('sha256')
+      .update(`register-local-user\n${JSON.stringify({ password, username: 'carol' })}`)
+      .digest('hex');
+    expect(row.request_hash).not.toBe(guess);
+    expect(statSync(join(service.dataDir, 'service.sqlite')).mode & 0o077).toBe(0);
+    service = await service.restart();
   });
 });

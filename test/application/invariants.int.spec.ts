@@ -135,14 +135,18 @@ describe('invariants under attack', () => {
       expect((await spec.readModel.getUser(retried.userId))!.connections).toHaveLength(1);
     });
 
-    it('finishes a registration when another registration of the identity comes', async () => {
+    it('finishes a registration when another registration of the identity comes, and says it created the user', async () => {
       spec = await crashingSpec(beforeUserWrite);
       await crash(spec.run(register('90')));
-      const next = await spec.run(register('90')).catch((e: AccountLinkingError) => e);
-      expect(next).toBeInstanceOf(AccountLinkingError);
-      const holder = (next as AccountLinkingError).details.userId as string;
-      expect(await holderOf(spec, 'github', '90')).toBe(holder);
-      expect((await spec.readModel.getUser(holder))!.status).toBe('active');
+      const next = await spec.run(register('90'));
+      expect(next).toMatchObject({
+        created: true,
+        events: ['UserRegistered', 'ProviderLinked'],
+      });
+      expect(await holderOf(spec, 'github', '90')).toBe(next.userId);
+      expect((await spec.readModel.getUser(next.userId))!.status).toBe('active');
+      const again = await spec.run(register('90')).catch((e: AccountLinkingError) => e);
+      expect((again as AccountLinkingError).code).toBe('identity-already-linked');
     });
 
     it('lets the reconciler undo a registration nobody finished, freeing the identity', async () => {

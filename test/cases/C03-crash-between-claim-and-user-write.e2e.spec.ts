@@ -69,6 +69,13 @@ describe('C03: a crash between the identity claim and the user write', () => {
     service = await service.restart({
       eventStore: openSqliteEventStore({ file: join(service.dataDir, 'events.sqlite') }),
     });
+    // Before anything else touches it, the reconciler at start has undone the claim.
+    const log = await service.services.store.readAll({ after: null, limit: 100 });
+    expect(log.map((e) => [e.type, e.metadata.flow])).toEqual([
+      ['IdentityClaimed', 'api'],
+      ['ClaimAbandoned', 'repair'],
+      ['IdentityReleased', 'repair'],
+    ]);
     const api = apiClient(service.url);
     const next = await api.command('register-via-provider', register);
     expect(next.status).toBe(201);

@@ -33,6 +33,19 @@ describe('C07: numeric and string subjects are the same identity', () => {
     expect(lookup.body).toMatchObject({ subject: '1234', userId: first.body.userId });
   });
 
+  it('the other way round too: the string first, then the number', async () => {
+    const first = await api.command('register-via-provider', {
+      provider: 'github',
+      subject: '4321',
+    });
+    const second = await api.command('register-via-provider', {
+      provider: 'github',
+      subject: 4321,
+    });
+    expect(second.status).toBe(409);
+    expect(second.body.userId).toBe(first.body.userId);
+  });
+
   it('refuses numbers that would lose precision', async () => {
     const reply = await api.command('register-via-provider', undefined, {
       raw: '{"provider":"github","subject":12345678901234567890}',

@@ -26,5 +26,7 @@ describe('C08: concurrent first sign-ins with one identity', () => {
       `/api/identities/github/91?minPosition=${created!.body.position}`,
     );
     expect(holder.body).toMatchObject({ userId: created!.body.userId });
+    const log = await service.services.store.readAll({ after: null, limit: 100 });
+    expect(log.filter((e) => e.type === 'UserRegistered')).toHaveLength(1);
   });
 });

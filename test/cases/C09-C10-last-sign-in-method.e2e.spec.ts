@@ -17,6 +17,7 @@ describe('the last sign-in method', () => {
 
   it('C09: a user with github:92 and no password cannot unlink it', async () => {
     const user = await registerViaProvider(api, 'github', 92);
+    const head = await service.services.store.headPosition();
     const reply = await api.command('unlink-provider', {
       userId: user.userId,
       provider: 'github',
@@ -24,6 +25,7 @@ describe('the last sign-in method', () => {
     });
     expect(reply.status).toBe(409);
     expect(reply.body.code).toBe('last-sign-in-method');
+    expect(await service.services.store.headPosition()).toBe(head);
     const after = await api.get(`/api/users/${user.userId}`);
     expect(after.body.connections).toMatchObject([{ provider: 'github', subject: '92' }]);
   });

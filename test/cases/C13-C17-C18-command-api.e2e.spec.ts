@@ -22,6 +22,7 @@ describe('the command API', () => {
   it('C13: linking github:95 to B while A holds it is refused on the API path too', async () => {
     const a = await registerViaProvider(api, 'github', 95);
     const b = await registerViaProvider(api, 'google', 'b-95');
+    const head = await service.services.store.headPosition();
     const reply = await api.command('link-provider', {
       userId: b.userId,
       provider: 'github',
@@ -32,6 +33,7 @@ describe('the command API', () => {
       code: 'identity-already-linked',
       userId: a.userId,
     });
+    expect(await service.services.store.headPosition()).toBe(head);
     const holder = await api.get('/api/identities/github/95');
     expect(holder.body.userId).toBe(a.userId);
   });
@@ -68,6 +70,11 @@ describe('the command API', () => {
     expect(first.status).toBe(201);
     expect(second.status).toBe(first.status);
     expect(second.body).toEqual(first.body);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    service = await service.restart();
+    api = apiClient(service.url);
+    const afterRestart = await api.command('register-via-provider', body, options);
+    expect(afterRestart.body).toEqual(first.body);
     const audit = await api.get<{ events: { type: string }[] }>(
       `/api/audit/users/${first.body.userId}/events`,
       { token: AUDITOR },

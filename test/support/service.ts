@@ -44,6 +44,7 @@ export const startTestService = async (
     config?: Config;
     now?: () => Date;
     decideSignIn?: StartOptions['decideSignIn'];
+    wrapIdempotencyStore?: StartOptions['wrapIdempotencyStore'];
   } = {},
 ): Promise<TestService> => {
   const config = options.config ?? testConfig(env);
@@ -52,6 +53,7 @@ export const startTestService = async (
     eventStore: options.eventStore?.(config),
     now: options.now,
     decideSignIn: options.decideSignIn,
+    wrapIdempotencyStore: options.wrapIdempotencyStore,
   });
   await waitUntilReady(running.url);
   return {

@@ -24,7 +24,10 @@ export const eraseUser = async (
 ): Promise<CommandResult> => {
   const erased = await retryOnConflict(execution, async () => {
     const user = await loadUser(execution, command.userId);
-    if (user.state.status !== 'erased') {
+    if (user.state.status === 'erased') {
+      // Erased already: the outcome holds, though an If-Match must still be current.
+      assertRevision(user.state, command.expectedRevision);
+    } else {
       assertActive(user.state);
       assertRevision(user.state, command.expectedRevision);
       await append(
@@ -41,7 +44,7 @@ export const eraseUser = async (
   const held = [...erased.claims].filter(([, claim]) => claim.outcome === 'linked');
   for (const [stream] of held) {
     const ref = guardRefOf(stream);
-    if (ref) await settleGuard(execution, ref);
+    if (ref) await settleGuard(execution, ref, { ownStep: true });
   }
   return resultFor(execution, command.userId, false);
 };

@@ -71,6 +71,7 @@ export const linkProvider = (
     const after = await settleGuard(execution, ref, {
       profile: command.profile,
       giveUp: command.expectedRevision !== undefined,
+      ownStep: true,
     });
     if (after.status === 'claimed' && after.userId === command.userId) {
       return resultFor(execution, command.userId, false);

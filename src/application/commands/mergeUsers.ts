@@ -51,11 +51,12 @@ export const mergeUsers = async (
     for (const user of [survivor.state, merged.state]) {
       if (user.status === 'none' || user.status === 'abandoned') assertActive(user);
     }
+    assertActive(survivor.state);
+    assertRevision(survivor.state, command.expectedRevision);
+    // Merged into this survivor already: the outcome holds; finish what may be left.
     if (merged.state.status === 'merged' && merged.state.mergedInto === survivorId)
       return;
-    assertActive(survivor.state);
     assertActive(merged.state);
-    assertRevision(survivor.state, command.expectedRevision);
     assertRoomFor(survivor.state, merged.state, execution.services.policy);
 
     // 2. Close the merged user; from here on the merge only moves forward.
@@ -134,7 +135,7 @@ const moveIdentities = async (
   // given up and released, or moved on to the survivor's own survivor.
   for (const identity of moved) {
     try {
-      await settleGuard(execution, { kind: 'identity', identity });
+      await settleGuard(execution, { kind: 'identity', identity }, { ownStep: true });
     } catch (error) {
       if (!isWrongExpectedRevision(error)) throw error;
     }

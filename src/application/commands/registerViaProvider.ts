@@ -5,7 +5,7 @@ import { claimIdentity } from '../../domain/guard.js';
 import { initialUser, registerUser } from '../../domain/user.js';
 import { streams, type IdentityKey } from '../../domain/values.js';
 import { findEmailOwner } from '../emailOwner.js';
-import { append, derivedId, loadUser, type Execution } from '../execution.js';
+import { append, derivedId, loadUser, ownEvents, type Execution } from '../execution.js';
 import { resultFor, retryOnConflict, type CommandResult } from '../result.js';
 import { settleGuard } from '../settle.js';
 import { alreadyLinked, linkProvider } from './linkProvider.js';
@@ -39,7 +39,13 @@ export const registerViaProvider = (
       { profile: command.profile },
     );
     if (guard.status === 'claimed' && guard.userId !== null) {
-      if (guard.commandId === execution.context.commandId) {
+      // Our own earlier attempt, or a registration left half-done that this command just
+      // finished with its profile: either way this command created the user.
+      const finishedHere = ownEvents(execution).some(
+        (event) =>
+          event.type === 'UserRegistered' && event.stream === streams.user(guard.userId!),
+      );
+      if (guard.commandId === execution.context.commandId || finishedHere) {
         return resultFor(execution, guard.userId, true);
       }
       throw alreadyLinked(guard.userId);

@@ -47,6 +47,6 @@ export const unlinkProvider = (
 
     const events = decideUnlink(user.state, identity);
     await append(execution, streams.user(command.userId), events, user.state.revision);
-    await settleGuard(execution, ref);
+    await settleGuard(execution, ref, { ownStep: true });
     return resultFor(execution, command.userId, false);
   });

@@ -160,6 +160,17 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     }),
   );
 
+  // For scripts of the signed-in page: who is signed in, and the CSRF token for the API.
+  router.get('/auth/session', (req, res) => {
+    const user = sessionUserOf(req);
+    res.setHeader('Cache-Control', 'no-store');
+    if (!user) {
+      res.status(401).json({ userId: null });
+      return;
+    }
+    res.json({ userId: user.userId, csrfToken: deps.csrfToken(req) });
+  });
+
   router.get('/auth/confirm', (req, res) => {
     const pending = req.session.pendingLink;
     if (!pending || pending.expiresAt < Date.now())

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, registerViaProvider, type ApiClient } from '../support/client.js';
+import {
+  AUDITOR,
+  removeDataDir,
+  startTestService,
+  type TestService,
+} from '../support/service.js';
+
+describe('odd and hostile input', () => {
+  let service: TestService;
+  let api: ApiClient;
+  beforeAll(async () => {
+    service = await startTestService();
+    api = apiClient(service.url);
+  });
+  afterAll(async () => {
+    await service.stop();
+    removeDataDir(service);
+  });
+  const head = async () => service.services.store.headPosition();
+
+  it('refuses subjects with lone surrogates, which would make distinct ids look equal', async () => {
+    const before = await head();
+    for (const raw of ['"x\\udc00y"', '"x\\ud800y"', '"\\ud83d"']) {
+      const reply = await api.command('register-via-provider', undefined, {
+        raw: `{"provider":"github","subject":${raw}}`,
+      });
+      expect(reply.status).toBe(422);
+    }
+    expect(await head()).toBe(before);
+    // The replacement character itself is an ordinary character.
+    const replacement = await api.command('register-via-provider', {
+      provider: 'github',
+      subject: 'a\ufffdb',
+    });
+    expect(replacement.status).toBe(201);
+  });
+
+  it('counts lengths in characters, not UTF-16 units', async () => {
+    // 256 emoji are 512 UTF-16 units, and 256 characters: allowed.
+    const most = await api.command('register-via-provider', {
+      provider: 'github',
+      subject: '😀'.repeat(256),
+    });
+    expect(most.status).toBe(201);
+    const tooLong = await api.command('register-via-provider', {
+      provider: 'github',
+      subject: '😀'.repeat(257),
+    });
+    expect(tooLong.status).toBe(422);
+  });
+
+  it('answers a path that is not valid percent-encoding with 422, naming the URL', async () => {
+    const reply = await api.get('/api/identities/github/%ZZ');
+    expect(reply.status).toBe(422);
+    expect(reply.body).toMatchObject({
+      code: 'validation-failed',
+      errors: [{ path: 'url' }],
+    });
+    const surrogate = await api.get('/api/identities/github/a%ED%A0%80b');
+    expect(surrogate.status).toBe(422);
+  });
+
+  it('names the path parameter that is wrong', async () => {
+    const reply = await api.get('/api/users/not-a-uuid');
+    expect(reply.body.errors).toEqual([{ path: 'userId', message: expect.any(String) }]);
+    const audit = await api.get('/api/audit/users/not-a-uuid/events', { token: AUDITOR });
+    expect(audit.body.errors).toEqual([{ path: 'userId', message: expect.any(String) }]);
+  });
+
+  it('reads any JSON value: null and a string are refused by validation, not as malformed', async () => {
+    for (const raw of ['null', '"x"', '42', '[]']) {
+      const reply = await api.command('register-via-provider', undefined, { raw });
+      expect(reply.status, raw).toBe(422);
+      expect(reply.body.code).toBe('validation-failed');
+    }
+  });
+
+  it('reads vendor JSON types', async () => {
+    const reply = await api.command(
+      'register-via-provider',
+      { provider: 'github', subject: 'vendor-json' },
+      { headers: { 'content-type': 'application/vnd.example+json' } },
+    );
+    expect(reply.status).toBe(201);
+  });
+
+  it('trims emails in queries as in commands', async () => {
+    const created = await registerViaProvider(api, 'github', 'trim', {
+      email: 'bob.smith@example.com',
+    });
+    const reply = await api.get<{ users: { userId: string }[] }>(
+      `/api/users?email=${encodeURIComponent(' Bob.Smith@example.com ')}&minPosition=${created.position}`,
+    );
+    expect(reply.status).toBe(200);
+    expect(reply.body.users.map((u) => u.userId)).toEqual([created.userId]);
+  });
+
+  it('refuses merging into an erased survivor, and a stale If-Match on an erased user', async () => {
+    const survivor = await registerViaProvider(api, 'google', 'gone-1');
+    const merged = await registerViaProvider(api, 'github', 'gone-2');
+    await api.command('merge-users', {
+      survivorId: survivor.userId,
+      mergedId: merged.userId,
+    });
+    await api.command('erase-user', { userId: survivor.userId });
+    const again = await api.command('merge-users', {
+      survivorId: survivor.userId,
+      mergedId: merged.userId,
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('user-erased');
+    const stale = await api.command(
+      'erase-user',
+      { userId: survivor.userId },
+      { headers: { 'if-match': '"0"' } },
+    );
+    expect(stale.status).toBe(412);
+  });
+
+  it('records the release of an unlink as part of the unlink, not as a repair', async () => {
+    const user = await registerViaProvider(api, 'github', 'flow-1');
+    await api.command('link-provider', {
+      userId: user.userId,
+      provider: 'google',
+      subject: 'flow-1',
+    });
+    await api.command('unlink-provider', {
+      userId: user.userId,
+      provider: 'github',
+      subject: 'flow-1',
+    });
+    const audit = await api.get<{
+      events: { type: string; metadata: { flow: string } }[];
+    }>(`/api/audit/users/${user.userId}/events`, { token: AUDITOR });
+    const release = audit.body.events.find((e) => e.type === 'IdentityReleased')!;
+    expect(release.metadata.flow).toBe('api');
+  });
+});

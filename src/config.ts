@@ -103,7 +103,13 @@ const envSchema = z.object({
             ? Number(value)
             : value,
     ),
-  EVENTSTORE_URL: z.string().optional(),
+  EVENTSTORE_URL: z
+    .string()
+    .regex(
+      /^esdb(\+discover)?:\/\//,
+      'must be an esdb:// or esdb+discover:// connection string',
+    )
+    .optional(),
   MONGODB_URL: z.string().optional(),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   GITHUB_CLIENT_ID: z.string().min(1).optional(),
@@ -141,7 +147,11 @@ export class ConfigError extends Error {
  * name and what it accepts.
  */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable (as `VAR=` or docker compose's `${VAR:-}` gives) means unset.
+  const given = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== ''),
+  );
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const lines = parsed.error.issues.map(
       (issue) => `  ${issue.path.join('.')}: ${issue.message}`,

@@ -156,7 +156,9 @@ export const append = async (
   const written = proposed.map((event, index) => ({
     stream,
     revision: first + index,
-    position: result.positions[index] as bigint,
+    // The events of one append share the last one's position: they are consecutive in
+    // the log, and their revisions keep them in order.
+    position: result.position,
     type: event.type,
   }));
   for (const event of written) execution.own.set(`${stream}#${event.revision}`, event);

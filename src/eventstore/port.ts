@@ -42,8 +42,11 @@ export type ExpectedRevision = number | 'no-stream' | 'any' | 'exists';
 export interface AppendResult {
   /** Revision of the last event now in the stream. */
   nextRevision: number;
-  /** Positions of the appended events, in order. */
-  positions: bigint[];
+  /**
+   * Position of the last appended event. (EventStoreDB tells only that one; the events of
+   * one append are consecutive in their stream and in the log.)
+   */
+  position: bigint;
 }
 
 export interface ReadAllOptions {

@@ -100,7 +100,7 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
         current === -1 ? 'no-stream' : current,
       );
     }
-    const positions: bigint[] = [];
+    let position = 0n;
     let revision = current;
     for (const event of append.events) {
       revision += 1;
@@ -112,9 +112,9 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
         JSON.stringify(event.data),
         JSON.stringify(event.metadata),
       );
-      positions.push(BigInt(info.lastInsertRowid));
+      position = BigInt(info.lastInsertRowid);
     }
-    return { nextRevision: revision, positions };
+    return { nextRevision: revision, position };
   };
 
   // An identical write retried at the same expected revision succeeds again without
@@ -125,10 +125,8 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
       rows.length === append.events.length &&
       rows.every((row, index) => row.id === append.events[index]?.id);
     if (!same || rows.length === 0) return null;
-    return {
-      nextRevision: (rows.at(-1) as Row).revision,
-      positions: rows.map((row) => BigInt(row.position)),
-    };
+    const last = rows.at(-1) as Row;
+    return { nextRevision: last.revision, position: BigInt(last.position) };
   };
 
   // 2. Commit everything queued in one transaction; settle each promise after it.

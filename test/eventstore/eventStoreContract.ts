@@ -72,7 +72,8 @@ export const describeEventStoreContract = (
         const stream = uniqueStream();
         const result = await store.append(stream, [newEvent()], 'no-stream');
         expect(result.nextRevision).toBe(0);
-        expect(result.positions).toHaveLength(1);
+        const [read] = await store.readStream(stream);
+        expect(read!.position).toBe(result.position);
       });
 
       it('numbers several events of one append consecutively', async () => {
@@ -89,7 +90,9 @@ export const describeEventStoreContract = (
           [1, 'B'],
           [2, 'C'],
         ]);
-        expect(read.map((e) => e.position)).toEqual(result.positions);
+        expect(read.at(-1)!.position).toBe(result.position);
+        expect(read[0]!.position < read[1]!.position).toBe(true);
+        expect(read[1]!.position < read[2]!.position).toBe(true);
       });
 
       it('refuses no-stream when the stream exists, reporting its revision', async () => {
@@ -212,7 +215,7 @@ export const describeEventStoreContract = (
         const p1 = await store.append(a, [newEvent()], 'no-stream');
         const p2 = await store.append(b, [newEvent()], 'no-stream');
         const p3 = await store.append(a, [newEvent(), newEvent()], 0);
-        const all = [...p1.positions, ...p2.positions, ...p3.positions];
+        const all = [p1.position, p2.position, p3.position];
         for (let i = 1; i < all.length; i += 1) {
           expect(all[i]! > all[i - 1]!).toBe(true);
         }
@@ -221,11 +224,12 @@ export const describeEventStoreContract = (
       it('reads the whole log after a position, exclusive, in order, with a limit', async () => {
         const before = await store.headPosition();
         const stream = uniqueStream();
-        const { positions } = await store.append(
+        await store.append(
           stream,
           [newEvent('A'), newEvent('B'), newEvent('C')],
           'no-stream',
         );
+        const positions = (await store.readStream(stream)).map((e) => e.position);
         const ours = (await store.readAll({ after: before, limit: 1000 })).filter(
           (e) => e.stream === stream,
         );
@@ -240,12 +244,12 @@ export const describeEventStoreContract = (
       });
 
       it('reports the head position of the log', async () => {
-        const { positions } = await store.append(
+        const { position } = await store.append(
           uniqueStream(),
           [newEvent()],
           'no-stream',
         );
-        expect(await store.headPosition()).toBe(positions[0]);
+        expect(await store.headPosition()).toBe(position);
       });
     });
 

@@ -176,6 +176,12 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
         '(make each with: openssl rand -base64 32)',
     );
   }
+  if (production && Object.keys(providers).length > 0 && !e.PUBLIC_URL) {
+    throw new ConfigError(
+      'PUBLIC_URL is required when NODE_ENV=production and a provider is configured: ' +
+        'set it to the address browsers use (the callbacks registered with the providers)',
+    );
+  }
   return {
     production,
     host: e.HOST,

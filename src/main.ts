@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { redact } from './eventstore/eventStoreDb.js';
 import { startService } from './service.js';
 
 /** `npm start`: the service on its configuration, embedded defaults when none is given. */
@@ -13,10 +14,10 @@ const main = async (): Promise<void> => {
     }
     throw error;
   }
-  if (config.eventStoreUrl || config.mongoUrl) {
+  if (config.mongoUrl) {
     console.error(
-      'EVENTSTORE_URL and MONGODB_URL are not supported by this version yet: ' +
-        'unset them to run on the embedded SQLite store and in-memory read model.',
+      'MONGODB_URL is not supported by this version yet: unset it to keep the read model ' +
+        'in memory (rebuilt from the log at start).',
     );
     process.exit(2);
   }
@@ -28,10 +29,14 @@ const main = async (): Promise<void> => {
   const lines = [
     `account-links is listening on ${service.url}`,
     `  data directory: ${service.dataDir}`,
-    `  events: SQLite (${service.dataDir}/events.sqlite); read model: in memory`,
+    `  events: ${
+      config.eventStoreUrl
+        ? `EventStoreDB (${redact(config.eventStoreUrl)})`
+        : `SQLite (${service.dataDir}/events.sqlite)`
+    }; read model: in memory`,
   ];
   lines.push(
-    `  sign-in: ${service.providers.join(', ')}` +
+    `  sign-in: ${[...service.providers, 'password'].join(', ')}` +
       (service.devProvider
         ? ' (played by the built-in development provider: no real accounts involved)'
         : ''),
@@ -74,6 +79,10 @@ const startFailure = (error: unknown, config: Config): string => {
     case 'ENOTDIR':
     case 'EEXIST':
       return `DATA_DIR ${config.dataDir} is not a directory: set DATA_DIR to one`;
+    case undefined:
+      return (error as Error).name === 'EventStoreUnavailableError'
+        ? (error as Error).message
+        : `account-links could not start: ${(error as Error).message}`;
     case 'EADDRNOTAVAIL':
       return `HOST ${config.host} is not an address of this machine: set HOST`;
     default:

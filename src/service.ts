@@ -13,6 +13,7 @@ import {
   type RefreshTokens,
 } from './application/providerTokens.js';
 import { startReconciler } from './application/reconciler.js';
+import { startTokenSweeper } from './application/tokenSweep.js';
 import type { SignInDecider } from './application/signIn.js';
 import type {
   Config,
@@ -22,6 +23,7 @@ import type {
 } from './config.js';
 import { createDevProvider } from './devProvider/devProvider.js';
 import type { EventStore } from './eventstore/port.js';
+import { connectEventStoreDb } from './eventstore/eventStoreDb.js';
 import { openSqliteEventStore } from './eventstore/sqlite.js';
 import { createApp } from './http/app.js';
 import { createIdempotency } from './http/idempotency.js';
@@ -33,7 +35,7 @@ import { loadOrCreateDevelopmentSecrets, type DevelopmentSecrets } from './secre
 import { SqliteSessionStore } from './storage/sqliteSessionStore.js';
 import { openSqliteIdempotencyStore } from './storage/sqliteIdempotency.js';
 import { createTokenCipher, parseKeyring } from './storage/tokenCipher.js';
-import { openSqliteTokenVault } from './storage/tokenVault.js';
+import { openSqliteTokenVault, type TokenVault } from './storage/tokenVault.js';
 
 export interface RunningService {
   url: string;
@@ -46,6 +48,8 @@ export interface RunningService {
   providers: ProviderName[];
   devProvider: boolean;
   services: Services;
+  /** The provider tokens, sealed (for operations and tests). */
+  vault: TokenVault;
   server: Server;
   /** Finishes in-flight requests, then closes every store. */
   stop(): Promise<void>;
@@ -116,7 +120,9 @@ export const startService = async (
   // 2. Stores and the read model, which replays the log before the service is ready.
   const store =
     options.eventStore ??
-    openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger });
+    (config.eventStoreUrl
+      ? await connectEventStoreDb({ connectionString: config.eventStoreUrl, logger })
+      : openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger }));
   const serviceDb = join(dataDir, 'service.sqlite');
   const baseIdempotency = openSqliteIdempotencyStore(serviceDb);
   const idempotency = options.wrapIdempotencyStore?.(baseIdempotency) ?? baseIdempotency;
@@ -144,11 +150,19 @@ export const startService = async (
   // 3. Ready once it listens, the log is replayed and half-done work from before settled.
   let ready = false;
   let reconciler: ReturnType<typeof startReconciler> | null = null;
+  let sweeper: ReturnType<typeof startTokenSweeper> | null = null;
   let markListening: () => void = () => {};
   const listening = new Promise<void>((resolve) => (markListening = resolve));
   const readiness = Promise.all([projection.caughtUp, listening]).then(async () => {
     reconciler = startReconciler(services, logger, config.reconcileIntervalMs);
     await reconciler.firstPass;
+    sweeper = startTokenSweeper({
+      vault,
+      readModel,
+      now: services.now,
+      logger,
+      intervalMs: 10 * 60 * 1000,
+    });
     ready = true;
     logger.info({ position: String((await readModel.position()) ?? 0n) }, 'ready');
   });
@@ -193,7 +207,11 @@ export const startService = async (
         `at ${DEV_PROVIDER_PATH} (configure client ids, or NODE_ENV=production, to turn it off)`,
     );
   }
-  const passport = createPassport({ services, providers: providerConfigs });
+  const passport = createPassport({
+    services,
+    providers: providerConfigs,
+    publicUrl: config.publicUrl,
+  });
   const refresher = new AuthTokenRefresh();
   for (const name of providers) {
     refresher.use(
@@ -269,6 +287,7 @@ export const startService = async (
       clearTimeout(force);
       await readiness.catch(() => {});
       await (reconciler as ReturnType<typeof startReconciler> | null)?.stop();
+      (sweeper as ReturnType<typeof startTokenSweeper> | null)?.stop();
       await projection.stop();
       await readModel.close();
       await idempotency.close();
@@ -286,6 +305,7 @@ export const startService = async (
     providers,
     devProvider: dev !== null,
     services,
+    vault,
     server,
     stop,
   };

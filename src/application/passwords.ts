@@ -1,6 +1,21 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { AccountLinkingError } from '../domain/errors.js';
+import { characters, isWellFormed } from '../domain/values.js';
 
 const KEY_LENGTH = 32;
+
+/**
+ * The rules every password meets, whatever door it came through: 8 to 1024 characters,
+ * not blank, well-formed text. (The HTTP layer says the same to its callers first.)
+ */
+export const assertAcceptablePassword = (password: string): void => {
+  const count = characters(password);
+  if (count < 8 || count > 1024 || password.trim() === '' || !isWellFormed(password)) {
+    throw new AccountLinkingError('validation-failed', 'the password is not acceptable', {
+      errors: [{ path: 'password', message: '8 to 1024 characters, not blank' }],
+    });
+  }
+};
 
 const derive = (
   password: string,

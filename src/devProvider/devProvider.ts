@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
+import { html, page } from '../http/pages/html.js';
 import { consentPage, type ConsentRequest } from './consentPage.js';
 
 /**
@@ -50,6 +51,11 @@ export interface DevProviderOptions {
   googleTokenSeconds?: number;
   /** Where the consent page's forms post to (the router's own mount path). */
   basePath: string;
+  /**
+   * The registered redirect URIs. By default: `/auth/<provider>/callback` on the host the
+   * browser used to reach the provider (the embedded default, where both are one server).
+   */
+  allowRedirect?: (uri: URL, provider: DevProviderName, req: Request) => boolean;
 }
 
 interface Authorization {
@@ -95,28 +101,32 @@ export const createDevProvider = (options: DevProviderOptions): DevProvider => {
   >();
   let refreshes = 0;
   const faults = (): DevFaults => options.faults ?? {};
+  const allowRedirect =
+    options.allowRedirect ??
+    ((uri: URL, provider: DevProviderName, req: Request) =>
+      uri.pathname === `/auth/${provider}/callback` && uri.host === req.get('host'));
   const form = express.urlencoded({ extended: false, limit: '64kb' });
 
   // 1. The authorization endpoints: check the request, then show the consent page.
   const authorize = (provider: DevProviderName) => (req: Request, res: Response) => {
     const query = req.query as Record<string, string | undefined>;
     const client = options.clients[provider];
-    if (query.client_id !== client.clientId || !query.redirect_uri) {
-      res
-        .status(400)
-        .type('text/plain')
-        .send('unknown client_id or missing redirect_uri');
-      return;
+    if (query.client_id !== client.clientId) {
+      return refuse(res, 'The client_id is not one this provider knows.');
+    }
+    const redirect = parseUrl(query.redirect_uri);
+    if (!redirect || !allowRedirect(redirect, provider, req)) {
+      // As GitHub and Google do: never send a code to an address not registered.
+      return refuse(res, 'The redirect_uri is not registered for this client.');
     }
     if (provider === 'google' && query.code_challenge_method !== 'S256') {
-      res.status(400).type('text/plain').send('code_challenge with S256 is required');
-      return;
+      return refuse(res, 'Google needs a PKCE code_challenge with S256.');
     }
     const id = randomToken(16);
     pending.set(id, {
       provider,
       clientId: query.client_id,
-      redirectUri: query.redirect_uri,
+      redirectUri: query.redirect_uri as string,
       state: query.state ?? null,
       scope: query.scope ?? '',
       codeChallenge: query.code_challenge ?? null,
@@ -133,14 +143,13 @@ export const createDevProvider = (options: DevProviderOptions): DevProvider => {
 
   // 2. The person's answer: a code (or access_denied) back to the client's redirect URI.
   const consent = (provider: DevProviderName) => (req: Request, res: Response) => {
-    const body = req.body as Record<string, string | undefined>;
-    const request = pending.get(body.request ?? '');
+    const body = (req.body ?? {}) as Record<string, string | undefined>;
+    const request = pending.get(String(body.request ?? ''));
     if (!request || request.provider !== provider || request.expires < Date.now()) {
-      res
-        .status(400)
-        .type('text/plain')
-        .send('this authorization request expired; start again');
-      return;
+      return refuse(
+        res,
+        'This authorization request was answered already, or it expired.',
+      );
     }
     pending.delete(body.request!);
     const target = new URL(request.redirectUri);
@@ -347,6 +356,26 @@ export const createDevProvider = (options: DevProviderOptions): DevProvider => {
       for (const issued of accessTokens.values()) issued.expires = 0;
     },
   };
+};
+
+const parseUrl = (value: string | undefined): URL | null => {
+  try {
+    return value ? new URL(value) : null;
+  } catch {
+    return null;
+  }
+};
+
+const refuse = (res: Response, text: string): void => {
+  res
+    .status(400)
+    .type('html')
+    .send(
+      page({
+        title: 'This sign-in cannot go on (development stand-in)',
+        body: html`<p>${text}</p><p><a class="button" href="/">Back to the site</a></p>`,
+      }),
+    );
 };
 
 const randomToken = (bytes: number): string => randomBytes(bytes).toString('base64url');

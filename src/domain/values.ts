@@ -14,6 +14,16 @@ const CONTROL = /\p{Cc}/u;
 // In a `u` regex a surrogate pair is one code point, so this finds only lone halves.
 const LONE_SURROGATE = /\p{Cs}/u;
 
+// Control characters and the bidirectional overrides that can make a name display as
+// something else (U+202A-U+202E, U+2066-U+2069).
+// Lone surrogate halves go too.
+const DISPLAY_CONTROLS = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]/gu;
+
+/** A display text without the characters that would let it print or show as another. */
+export const plainText = (text: string): string => text.replace(DISPLAY_CONTROLS, '');
+
+export const hasDisplayControls = (text: string): boolean => plainText(text) !== text;
+
 /** Text that is well-formed Unicode: lone surrogates would make distinct ids look equal. */
 export const isWellFormed = (text: string): boolean => !LONE_SURROGATE.test(text);
 

@@ -52,6 +52,7 @@ export interface AppDeps {
 }
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const ANONYMOUS_SESSION_MS = 60 * 60 * 1000;
 
 /**
  * The path as logged: no query string (it may carry an email or an OAuth code) and no
@@ -129,24 +130,31 @@ export const createApp = (deps: AppDeps): Express => {
   );
   app.use(browser.passport.initialize());
   app.use(browser.passport.session());
+  // A visitor who never signs in keeps a session (for the forms' CSRF token) for an hour
+  // only; signing in starts a new session with the full lifetime.
+  app.use((req, _res, next) => {
+    if (!req.user && req.session) req.session.cookie.maxAge = ANONYMOUS_SESSION_MS;
+    next();
+  });
 
   const csrf = csrfSync({
     getTokenFromRequest: (req: Request) =>
       (req.body as { _csrf?: string } | undefined)?._csrf ??
       (req.headers['x-csrf-token'] as string | undefined),
   });
-  const authLimit = rateLimit({
-    windowMs: 60_000,
-    limit: browser.authRateLimitPerMinute,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: () => {
-      throw new AccountLinkingError(
-        'rate-limited',
-        'too many sign-in attempts; wait a minute',
-      );
-    },
-  });
+  const limiter = (perMinute: number) =>
+    rateLimit({
+      windowMs: 60_000,
+      limit: perMinute,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: () => {
+        throw new AccountLinkingError('rate-limited', 'too many requests; wait a minute');
+      },
+    });
+  const authLimit = limiter(browser.authRateLimitPerMinute);
+  // Pages are cheap but each visit keeps a session: a looser limit of their own.
+  const pageLimit = limiter(browser.authRateLimitPerMinute * 10);
 
   // The API.
   app.use('/api', authenticateCaller(deps.tokens, csrf.isRequestValid));
@@ -181,6 +189,7 @@ export const createApp = (deps: AppDeps): Express => {
       csrfProtection: csrf.csrfSynchronisedProtection,
       csrfToken: (req) => csrf.generateToken(req),
       rateLimit: authLimit,
+      pageLimit,
       devProvider: browser.devProvider !== null,
     }),
   );

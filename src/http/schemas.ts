@@ -5,6 +5,7 @@ import {
   MAX_SUBJECT_LENGTH,
   PROVIDERS,
   characters,
+  hasDisplayControls,
   isValidSubject,
   isWellFormed,
 } from '../domain/values.js';
@@ -57,7 +58,13 @@ export const Text = (max: number) =>
 
 export const Profile = z
   .strictObject({
-    displayName: Text(MAX_DISPLAY_NAME_LENGTH).nullable().optional(),
+    displayName: Text(MAX_DISPLAY_NAME_LENGTH)
+      .refine(
+        (value) => !hasDisplayControls(value),
+        'no control or direction-override characters',
+      )
+      .nullable()
+      .optional(),
     email: trimmedEmail.nullable().optional(),
     emailVerified: z.boolean().optional(),
   })
@@ -117,6 +124,25 @@ export const commandSchemas = {
 
 export type CommandName = keyof typeof commandSchemas;
 export const COMMAND_NAMES = Object.keys(commandSchemas) as CommandName[];
+
+// Forms send empty fields as ''; an empty optional field means "not given".
+const blankAsMissing = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/** The browser's forms, validated like the API's commands (plus their CSRF field). */
+export const forms = {
+  register: z.looseObject({
+    username: Username,
+    password: Password,
+    email: z.preprocess(blankAsMissing, TrimmedEmail.optional()),
+  }),
+  password: z.looseObject({
+    password: Password,
+    currentPassword: z.preprocess(blankAsMissing, z.string().max(1024).optional()),
+    username: z.preprocess(blankAsMissing, Username.optional()),
+  }),
+  unlink: z.looseObject({ provider: ProviderName, subject: Subject }),
+};
 
 export const CommandAnswer = z
   .object({

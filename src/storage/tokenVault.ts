@@ -14,6 +14,10 @@ export interface TokenVault {
   put(identity: IdentityKey, tokens: ProviderTokens): Promise<void>;
   get(identity: IdentityKey): Promise<ProviderTokens | null>;
   remove(identity: IdentityKey): Promise<void>;
+  /** Every identity with tokens, and when they were last stored. */
+  entries(): Promise<{ identity: IdentityKey; updatedAt: Date }[]>;
+  /** Removes the tokens unless they were stored again after `before`. */
+  removeIfOlder(identity: IdentityKey, before: Date): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -57,6 +61,12 @@ export const openSqliteTokenVault = (file: string, cipher: TokenCipher): TokenVa
     'SELECT * FROM provider_tokens WHERE identity = ?',
   );
   const remove = db.prepare('DELETE FROM provider_tokens WHERE identity = ?');
+  const removeOlder = db.prepare(
+    'DELETE FROM provider_tokens WHERE identity = ? AND updated_at < ?',
+  );
+  const list = db.prepare<[], { identity: string; updated_at: number }>(
+    'SELECT identity, updated_at FROM provider_tokens',
+  );
 
   return {
     put: async (identity, tokens) => {
@@ -96,6 +106,19 @@ export const openSqliteTokenVault = (file: string, cipher: TokenCipher): TokenVa
     remove: async (identity) => {
       remove.run(identityKeyOf(identity));
     },
+    entries: async () =>
+      list.all().map((row) => {
+        const split = row.identity.indexOf(':');
+        return {
+          identity: {
+            provider: row.identity.slice(0, split),
+            subject: row.identity.slice(split + 1),
+          },
+          updatedAt: new Date(row.updated_at),
+        };
+      }),
+    removeIfOlder: async (identity, before) =>
+      removeOlder.run(identityKeyOf(identity), before.getTime()).changes > 0,
     close: async () => {
       db.close();
     },

@@ -28,6 +28,9 @@ describe('linking is an explicit, protected action', () => {
     const a = (await api.get('/api/identities/google/a1')).body.userId as string;
     await signInWith(browser, service.url, 'github', person('88'));
     const github88 = (await api.get('/api/identities/github/88')).body;
+    // github:88 became a user of its own (a plain sign-in), not a connection of A.
+    expect(github88.status).toBe('linked');
+    expect(typeof github88.userId).toBe('string');
     expect(github88.userId).not.toBe(a);
     const userA = await api.get(`/api/users/${a}`);
     expect(

@@ -43,6 +43,7 @@ describe('LINK_MODE=associate', () => {
     expect(textOf(page.html)).toContain('Sign in first');
     expect((await api.get('/api/identities/github/96')).status).toBe(404);
     expect(await service.services.store.headPosition()).toBeNull();
+    expect(await service.vault.get({ provider: 'github', subject: '96' })).toBeNull();
   });
 
   it('C16: USER_REQUIRED=false, nobody signed in: kept without a user, token kept, nobody signed in', async () => {
@@ -59,6 +60,9 @@ describe('LINK_MODE=associate', () => {
       status: 'unowned',
       userId: null,
     });
+    // Its token is kept: sealed in the vault, under the identity.
+    const stored = await service.vault.get({ provider: 'github', subject: '97' });
+    expect(stored?.accessToken).toMatch(/^gho_/);
     const account = await browser.get(`${service.url}/account`);
     expect(account.url).toBe(`${service.url}/`);
     expect(textOf(account.html)).toContain('Sign in first');

@@ -19,6 +19,8 @@ export interface ProviderStandIns {
   url: string;
   faults: DevFaults;
   provider: DevProvider;
+  /** Registers the service's origin: redirects anywhere else are refused, as GitHub does. */
+  registerCallbackOrigin: (origin: string) => void;
   /** The service's environment for these stand-ins (real client ids, their endpoints). */
   env: Record<string, string>;
   close: () => Promise<void>;
@@ -32,11 +34,16 @@ export const startProviderStandIns = async (
   options: { googleTokenSeconds?: number } = {},
 ): Promise<ProviderStandIns> => {
   const faults: DevFaults = {};
+  // Like an OAuth app's registered callback: the service's address, once it is known.
+  let registered: string | null = null;
   const provider = createDevProvider({
     clients: CLIENTS,
     faults,
     basePath: '',
     googleTokenSeconds: options.googleTokenSeconds,
+    allowRedirect: (uri, name) =>
+      uri.pathname === `/auth/${name}/callback` &&
+      (registered === null || uri.origin === registered),
   });
   const app = express();
   app.use(provider.router);
@@ -48,6 +55,9 @@ export const startProviderStandIns = async (
     url,
     faults,
     provider,
+    registerCallbackOrigin: (origin: string) => {
+      registered = new URL(origin).origin;
+    },
     env: {
       GITHUB_CLIENT_ID: CLIENTS.github.clientId,
       GITHUB_CLIENT_SECRET: CLIENTS.github.clientSecret,

@@ -39,7 +39,12 @@ export type Command =
   // Used by the account page only; not part of the HTTP command API.
   | {
       name: 'set-password';
-      input: { userId: string; password: string; username?: string };
+      input: {
+        userId: string;
+        password: string;
+        username?: string;
+        currentPassword?: string;
+      };
     };
 
 export const toProfile = (input: ProfileInput): ProfileData => ({

@@ -3,7 +3,7 @@ import { claimUsername } from '../../domain/guard.js';
 import { initialUser, registerUser } from '../../domain/user.js';
 import { streams } from '../../domain/values.js';
 import { append, loadUser, type Execution } from '../execution.js';
-import { hashPassword } from '../passwords.js';
+import { assertAcceptablePassword, hashPassword } from '../passwords.js';
 import { resultFor, retryOnConflict, type CommandResult } from '../result.js';
 import { settleGuard } from '../settle.js';
 import { freshUserId } from './registerViaProvider.js';
@@ -23,6 +23,7 @@ export const registerLocalUser = async (
   execution: Execution,
   command: RegisterLocalUser,
 ): Promise<CommandResult> => {
+  assertAcceptablePassword(command.password);
   const passwordHash = await hashPassword(
     command.password,
     execution.services.passwords.cost,

@@ -3,7 +3,7 @@ import { claimUsername } from '../../domain/guard.js';
 import { assertActive, setPassword as decideSetPassword } from '../../domain/user.js';
 import { streams } from '../../domain/values.js';
 import { append, loadUser, type Execution } from '../execution.js';
-import { hashPassword } from '../passwords.js';
+import { assertAcceptablePassword, hashPassword, verifyPassword } from '../passwords.js';
 import { resultFor, retryOnConflict, type CommandResult } from '../result.js';
 import { settleGuard } from '../settle.js';
 
@@ -12,16 +12,34 @@ export interface SetPassword {
   password: string;
   /** Needed when the user has no username yet (it signed up through a provider). */
   username?: string;
+  /** Needed to change a password the user has: who changes it must know it. */
+  currentPassword?: string;
 }
 
 /**
- * Gives a user a password (another sign-in method). A user without a username claims one
- * first, the same way a local registration does.
+ * Gives a user a password (another sign-in method), or changes it given the current one.
+ * A user without a username claims one first, the same way a local registration does.
  */
 export const setPassword = async (
   execution: Execution,
   command: SetPassword,
 ): Promise<CommandResult> => {
+  assertAcceptablePassword(command.password);
+  const current = (await loadUser(execution, command.userId)).state;
+  if (current.passwordHash !== null) {
+    const known =
+      command.currentPassword !== undefined &&
+      (await verifyPassword(command.currentPassword, current.passwordHash));
+    if (!known) {
+      throw new AccountLinkingError(
+        'validation-failed',
+        'the current password is not right',
+        {
+          errors: [{ path: 'currentPassword', message: 'is not right' }],
+        },
+      );
+    }
+  }
   const passwordHash = await hashPassword(
     command.password,
     execution.services.passwords.cost,

@@ -27,8 +27,34 @@ import {
 } from './browser.js';
 import type { ProviderIdentity } from './providerProfile.js';
 import { PROVIDER_TITLES, SCOPES } from './strategies.js';
+import { forms } from '../schemas.js';
+import { validate } from '../validation.js';
 
 const PENDING_LINK_MS = 15 * 60 * 1000;
+/** How long a person may take at the provider before the sign-in must start again. */
+const FLOW_MS = 10 * 60 * 1000;
+const RECENT_CALLBACK_MS = 60 * 1000;
+
+/**
+ * What is wrong with a callback before Passport sees it: a state this session never got
+ * (or got too long ago), an error from the provider, or no code. Passport itself looks
+ * at an error before the state; this looks at the state first.
+ */
+const callbackProblem = (
+  req: Request,
+  provider: ProviderName,
+  given: string,
+): 'expired' | 'access-denied' | 'provider-failed' | null => {
+  const stored = (
+    req.session as unknown as Record<string, { state?: { handle?: string } }>
+  )[`oauth2:${provider}`]?.state?.handle;
+  const started = req.session.oauthStarted?.[provider] ?? 0;
+  if (!stored || stored !== given || Date.now() - started > FLOW_MS) return 'expired';
+  if (req.query.error === 'access_denied') return 'access-denied';
+  if (req.query.error !== undefined) return 'provider-failed';
+  if (typeof req.query.code !== 'string' || req.query.code === '') return 'expired';
+  return null;
+};
 
 export interface BrowserDeps {
   services: Services;
@@ -39,6 +65,7 @@ export interface BrowserDeps {
   csrfProtection: RequestHandler;
   csrfToken: (req: Request) => string;
   rateLimit: RequestHandler;
+  pageLimit: RequestHandler;
   devProvider: boolean;
 }
 
@@ -120,12 +147,13 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
   };
 
   // 1. Pages.
-  router.get('/', (req, res) => {
+  router.get('/', deps.pageLimit, (req, res) => {
+    // Signed in already: the account page (signing in again would switch accounts).
+    if (sessionUserOf(req)) return res.redirect(303, '/account');
     res.type('html').send(
       signInPage({
         providers: deps.providers,
         csrfToken: deps.csrfToken(req),
-        signedInAs: sessionUserOf(req)?.userId ?? null,
         associate: services.policy.linkMode === 'associate',
         devProvider: deps.devProvider,
         notice: takeNotice(req),
@@ -190,17 +218,30 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
   });
 
   // 2. OAuth: start a sign-in (GET) or a link (POST with the CSRF token), then the callback.
-  router.get('/auth/:provider', deps.rateLimit, (req, res, next) => {
-    const provider = req.params.provider as string;
-    if (!known(provider)) return showMessage(res, 404, 'provider-failed', provider);
+  // Starts a flow: the provider's page, with a state (and PKCE for Google) kept in the
+  // session under this provider's key, and the time it started.
+  const startFlow = (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    provider: ProviderName,
+    state: { intent: 'sign-in' } | { intent: 'link'; userId: string },
+  ) => {
+    req.session.oauthStarted = { ...req.session.oauthStarted, [provider]: Date.now() };
     passport.authenticate(
       provider as string,
       {
         scope: SCOPES[provider],
-        state: { intent: 'sign-in' },
+        state,
         accessType: 'offline',
       } as object,
     )(req, res, next);
+  };
+
+  router.get('/auth/:provider', deps.rateLimit, (req, res, next) => {
+    const provider = req.params.provider as string;
+    if (!known(provider)) return showMessage(res, 404, 'not-found');
+    startFlow(req, res, next, provider, { intent: 'sign-in' });
   });
 
   router.post(
@@ -210,17 +251,10 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     deps.csrfProtection,
     (req, res, next) => {
       const provider = req.params.provider as string;
-      if (!known(provider)) return showMessage(res, 404, 'provider-failed', provider);
+      if (!known(provider)) return showMessage(res, 404, 'not-found');
       const user = sessionUserOf(req);
       if (!user) return showMessage(res, 401, 'sign-in-first');
-      passport.authenticate(
-        provider as string,
-        {
-          scope: SCOPES[provider],
-          state: { intent: 'link', userId: user.userId },
-          accessType: 'offline',
-        } as object,
-      )(req, res, next);
+      startFlow(req, res, next, provider, { intent: 'link', userId: user.userId });
     },
   );
 
@@ -232,9 +266,52 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
       .send('Linking starts with the form on the account page.');
   });
 
+  // Callbacks being handled or handled a moment ago, by state: a double click or a reload
+  // of the callback ends where the first one did instead of on an error page.
+  const recent = new Map<string, Promise<boolean>>();
+
   router.get('/auth/:provider/callback', deps.rateLimit, (req, res, next) => {
     const provider = req.params.provider as string;
-    if (!known(provider)) return showMessage(res, 404, 'provider-failed', provider);
+    if (!known(provider)) return showMessage(res, 404, 'not-found');
+    const given = typeof req.query.state === 'string' ? req.query.state : '';
+    // The same browser (session) repeating the same callback, and nobody else.
+    const repeat = `${req.sessionID}\n${given}`;
+
+    const earlier = recent.get(repeat);
+    if (earlier) {
+      earlier.then(
+        (signedIn) =>
+          signedIn ? res.redirect(303, '/account') : showMessage(res, 400, 'expired'),
+        next,
+      );
+      return;
+    }
+
+    // The state is checked first, whatever else the callback says (an error, no code).
+    const problem = callbackProblem(req, provider, given);
+    if (problem) {
+      delete (req.session as unknown as Record<string, unknown>)[`oauth2:${provider}`];
+      if (problem === 'access-denied')
+        return showMessage(res, 403, 'access-denied', title(provider));
+      if (problem === 'provider-failed') {
+        req.log.warn(
+          { provider, error: String(req.query.error).slice(0, 64) },
+          'provider refused',
+        );
+        return showMessage(res, 502, 'provider-failed', title(provider));
+      }
+      // A reload of a callback that signed this browser in: back to the account.
+      if (sessionUserOf(req) && !req.query.error) return res.redirect(303, '/account');
+      return showMessage(res, 400, 'expired');
+    }
+
+    let settle: (signedIn: boolean) => void = () => {};
+    recent.set(repeat, new Promise<boolean>((resolve) => (settle = resolve)));
+    setTimeout(() => recent.delete(repeat), RECENT_CALLBACK_MS).unref();
+    res.on('finish', () =>
+      settle(res.statusCode === 303 && res.get('location') === '/account'),
+    );
+
     passport.authenticate(
       provider as string,
       { session: false },
@@ -357,14 +434,14 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     form,
     deps.csrfProtection,
     safely(async (req, res) => {
-      const body = req.body as Record<string, string | undefined>;
       try {
+        const input = validate(forms.register, req.body ?? {});
         const result = await runCommand(services, browserContext(req, res, 'sign-in'), {
           name: 'register-local-user',
           input: {
-            username: String(body.username ?? '').trim(),
-            password: String(body.password ?? ''),
-            ...(body.email?.trim() ? { email: body.email.trim() } : {}),
+            username: input.username,
+            password: input.password,
+            ...(input.email ? { email: input.email } : {}),
           },
         });
         await completeSignIn(
@@ -399,19 +476,21 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     safely(async (req, res) => {
       const user = sessionUserOf(req);
       if (!user) return showMessage(res, 401, 'sign-in-first');
-      const body = req.body as Record<string, string | undefined>;
       try {
+        const input = validate(forms.unlink, req.body ?? {});
         await runCommand(services, browserContext(req, res, 'sign-in'), {
           name: 'unlink-provider',
           input: {
             userId: user.userId,
-            provider: String(body.provider ?? ''),
-            subject: String(body.subject ?? ''),
+            provider: input.provider,
+            subject: input.subject,
           },
         });
+        // The connection's tokens go with it.
+        await deps.vault.remove(input);
         req.session.notice = {
           kind: 'info',
-          text: `${title(String(body.provider))} was unlinked.`,
+          text: `${title(input.provider)} was unlinked.`,
         };
       } catch (error) {
         if (!isAccountLinkingError(error)) throw error;
@@ -428,14 +507,17 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     safely(async (req, res) => {
       const user = sessionUserOf(req);
       if (!user) return showMessage(res, 401, 'sign-in-first');
-      const body = req.body as Record<string, string | undefined>;
       try {
+        const input = validate(forms.password, req.body ?? {});
         await runCommand(services, browserContext(req, res, 'sign-in'), {
           name: 'set-password',
           input: {
             userId: user.userId,
-            password: String(body.password ?? ''),
-            ...(body.username?.trim() ? { username: body.username.trim() } : {}),
+            password: input.password,
+            ...(input.currentPassword !== undefined
+              ? { currentPassword: input.currentPassword }
+              : {}),
+            ...(input.username ? { username: input.username } : {}),
           },
         });
         req.session.notice = { kind: 'info', text: 'Your password is set.' };

@@ -12,6 +12,8 @@ declare module 'express-session' {
     notice?: { kind: 'info' | 'error'; text: string };
     /** An identity waiting for its email's owner to sign in (EMAIL_MATCH=confirm). */
     pendingLink?: PendingLink & { profile: ProfileData };
+    /** When each provider's flow started in this session (flows expire). */
+    oauthStarted?: Partial<Record<string, number>>;
   }
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { OAuthProviderConfig, ProviderName } from '../../config.js';
 import type { ProfileData } from '../../domain/events.js';
-import { MAX_DISPLAY_NAME_LENGTH } from '../../domain/values.js';
+import { MAX_DISPLAY_NAME_LENGTH, plainText } from '../../domain/values.js';
 import { Email, Subject } from '../schemas.js';
 
 /** What a provider sign-in yields: who the person is there, and the tokens it gave us. */
@@ -60,8 +60,8 @@ const optionalText = z
   .unknown()
   .optional()
   .transform((value) =>
-    typeof value === 'string' && value.trim()
-      ? value.trim().slice(0, MAX_DISPLAY_NAME_LENGTH)
+    typeof value === 'string' && plainText(value).trim()
+      ? [...plainText(value).trim()].slice(0, MAX_DISPLAY_NAME_LENGTH).join('')
       : null,
   );
 

@@ -65,6 +65,11 @@ const tokensOf = (
 export const createPassport = (options: {
   services: Services;
   providers: Partial<Record<ProviderName, OAuthProviderConfig>>;
+  /**
+   * The base URL registered with the providers. Without it (development) the callback is
+   * relative and follows the host the browser used.
+   */
+  publicUrl: string | null;
 }): InstanceType<typeof Passport> => {
   const passport = new Passport();
   passport.serializeUser<SessionUser>((user, done) => done(null, user as SessionUser));
@@ -78,7 +83,7 @@ export const createPassport = (options: {
         {
           clientID: github.clientId,
           clientSecret: github.clientSecret,
-          callbackURL: '/auth/github/callback',
+          callbackURL: `${options.publicUrl ?? ''}/auth/github/callback`,
           authorizationURL: github.authorizationURL,
           tokenURL: github.tokenURL,
           userProfileURL: github.userProfileURL,
@@ -125,7 +130,7 @@ export const createPassport = (options: {
         {
           clientID: google.clientId,
           clientSecret: google.clientSecret,
-          callbackURL: '/auth/google/callback',
+          callbackURL: `${options.publicUrl ?? ''}/auth/google/callback`,
           authorizationURL: google.authorizationURL,
           tokenURL: google.tokenURL,
           userProfileURL: google.userProfileURL,

@@ -76,6 +76,13 @@ export const accountPage = (model: AccountPageModel): string => {
       <form method="post" action="/account/password">
         ${csrf}
         ${user.username === null ? html`<label for="username">Choose a username</label><input type="text" id="username" name="username" autocomplete="username" required />` : ''}
+        ${
+          user.passwordHash
+            ? html`<label for="current-password">Current password</label>
+              <input type="password" id="current-password" name="currentPassword"
+                autocomplete="current-password" required />`
+            : ''
+        }
         <label for="password"
           >${user.passwordHash ? 'New password' : 'Password'} (8 characters or
           more)</label

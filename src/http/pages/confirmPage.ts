@@ -26,16 +26,14 @@ export const confirmPage = (model: {
         same step.
       </p>
       <ul>
-        ${model.providers
-          .filter((provider) => provider !== model.pending.provider)
-          .map(
-            (provider) =>
-              html`<li>
+        ${model.providers.map(
+          (provider) =>
+            html`<li>
                 <a class="button" href="/auth/${provider}"
                   >Sign in with ${PROVIDER_TITLES[provider]}</a
                 >
               </li>`,
-          )}
+        )}
         <li><a class="button" href="/">Sign in with a password</a></li>
       </ul>
       <form method="post" action="/auth/confirm/cancel">

@@ -5,7 +5,6 @@ import { html, page, type Html } from './html.js';
 export interface SignInPageModel {
   providers: ProviderName[];
   csrfToken: string;
-  signedInAs: string | null;
   associate: boolean;
   devProvider: boolean;
   notice?: { kind: 'info' | 'error'; text: string } | null;
@@ -26,7 +25,7 @@ export const signInPage = (model: SignInPageModel): string =>
     title: 'Sign in',
     notice: model.notice,
     banner: devBanner(model.devProvider),
-    body: html` ${model.signedInAs ? html`<p>You are signed in as <strong>${model.signedInAs}</strong>. <a href="/account">Go to your account</a>.</p>` : ''}
+    body: html` 
       ${model.associate ? html`<p class="muted">Sign in with your password first; then connect GitHub or Google from your account page.</p>` : ''}
       <ul>
         ${model.providers.map(

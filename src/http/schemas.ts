@@ -195,7 +195,7 @@ export const IdentityView = z
 
 export const MinPosition = z
   .string()
-  .regex(/^\d{1,20}$/, 'must be a decimal log position')
+  .regex(/^\d{1,40}$/, 'must be a decimal log position')
   .optional()
   .meta({ description: 'Answer once the read model has applied this log position' });
 

@@ -86,7 +86,8 @@ describe('queries', () => {
 
     it('answers 503 projection-lagging when minPosition is not reached in time', async () => {
       const created = await registerViaProvider(api, 'github', 'lag');
-      const reply = await api.get(`/api/users/${created.userId}?minPosition=99999999`);
+      const beyond = BigInt(created.position) * 2n + 1000n;
+      const reply = await api.get(`/api/users/${created.userId}?minPosition=${beyond}`);
       expect(reply.status).toBe(503);
       expect(reply.body.code).toBe('projection-lagging');
       const bad = await api.get(`/api/users/${created.userId}?minPosition=-1`);

@@ -5,6 +5,10 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { EventStore } from '../../src/eventstore/port.js';
 import {
+  startEventStoreDbDouble,
+  type EventStoreDbDouble,
+} from './eventStoreDb/eventStoreDbDouble.js';
+import {
   startService,
   type RunningService,
   type StartOptions,
@@ -30,13 +34,28 @@ export const testConfig = (env: Record<string, string> = {}): Config =>
     ...env,
   });
 
+/**
+ * With TEST_EVENT_STORE=esdb-double (the "eventstoredb" test project), every test service
+ * keeps its log in EventStoreDB, through the real client, over a protocol double of its
+ * own; the doubles close when the test file ends (test/support/closeDoubles.ts).
+ */
+const onDouble = process.env.TEST_EVENT_STORE === 'esdb-double';
+const doubles: EventStoreDbDouble[] = [];
+
+export const closeDoubles = async (): Promise<void> => {
+  await Promise.all(doubles.splice(0).map((double) => double.close()));
+};
+
 export interface TestService extends RunningService {
   config: Config;
   /** Stops the service and starts it again on the same data directory. */
   restart(options?: { eventStore?: EventStore }): Promise<TestService>;
 }
 
-/** A real service on a free port, over a real SQLite file in a temporary directory. */
+/**
+ * A real service on a free port, over a real SQLite file in a temporary directory (or
+ * EventStoreDB over a double, see above).
+ */
 export const startTestService = async (
   env: Record<string, string> = {},
   options: {
@@ -47,7 +66,16 @@ export const startTestService = async (
     wrapIdempotencyStore?: StartOptions['wrapIdempotencyStore'];
   } = {},
 ): Promise<TestService> => {
-  const config = options.config ?? testConfig(env);
+  let config = options.config;
+  if (!config) {
+    const wantsDouble =
+      onDouble && !options.eventStore && env.EVENTSTORE_URL === undefined;
+    const double = wantsDouble ? await startEventStoreDbDouble() : null;
+    if (double) doubles.push(double);
+    config = testConfig(
+      double ? { ...env, EVENTSTORE_URL: double.connectionString } : env,
+    );
+  }
   const running = await startService(config, {
     logger: testLogger(),
     eventStore: options.eventStore?.(config),
@@ -61,6 +89,7 @@ export const startTestService = async (
     config,
     restart: async (next = {}) => {
       await running.stop();
+      // The same data directory, and the same EventStoreDB (double) if there is one.
       return startTestService(env, {
         ...options,
         config,

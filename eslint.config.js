@@ -17,7 +17,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', 'bench/**', 'scripts/**', 'src/main.ts', 'src/cli.ts'],
+    files: [
+      'test/**',
+      'bench/**',
+      'scripts/**',
+      'src/main.ts',
+      'src/cli.ts',
+      'src/projector.ts',
+    ],
     rules: { 'no-console': 'off' },
   },
 );

@@ -68,6 +68,8 @@ export interface Config {
   tokenEncryptionKey: string | null;
   sessionTtlHours: number;
   authRateLimitPerMinute: number;
+  /** Whether this process may advance the MongoDB read model (one instance leads). */
+  runProjector: boolean;
 }
 
 const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -110,7 +112,13 @@ const envSchema = z.object({
       'must be an esdb:// or esdb+discover:// connection string',
     )
     .optional(),
-  MONGODB_URL: z.string().optional(),
+  MONGODB_URL: z
+    .string()
+    .regex(
+      /^mongodb(\+srv)?:\/\//,
+      'must be a mongodb:// or mongodb+srv:// connection string',
+    )
+    .optional(),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   GITHUB_CLIENT_ID: z.string().min(1).optional(),
   GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
@@ -132,6 +140,7 @@ const envSchema = z.object({
   TOKEN_ENCRYPTION_KEY: z.string().min(1).optional(),
   SESSION_TTL_HOURS: int(1, 24 * 365).default(24 * 7),
   AUTH_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(60),
+  PROJECTOR: z.enum(['on', 'off']).default('on'),
 });
 
 /** A configuration mistake, with the fix in its message. */
@@ -210,6 +219,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ?? null,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     authRateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MINUTE,
+    runProjector: e.PROJECTOR === 'on',
   };
 };
 

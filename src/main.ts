@@ -14,13 +14,6 @@ const main = async (): Promise<void> => {
     }
     throw error;
   }
-  if (config.mongoUrl) {
-    console.error(
-      'MONGODB_URL is not supported by this version yet: unset it to keep the read model ' +
-        'in memory (rebuilt from the log at start).',
-    );
-    process.exit(2);
-  }
 
   const service = await startService(config).catch((error: unknown) => {
     console.error(startFailure(error, config));
@@ -33,7 +26,8 @@ const main = async (): Promise<void> => {
       config.eventStoreUrl
         ? `EventStoreDB (${redact(config.eventStoreUrl)})`
         : `SQLite (${service.dataDir}/events.sqlite)`
-    }; read model: in memory`,
+    }`,
+    `  ${service.sideStores}`,
   ];
   lines.push(
     `  sign-in: ${[...service.providers, 'password'].join(', ')}` +
@@ -80,7 +74,9 @@ const startFailure = (error: unknown, config: Config): string => {
     case 'EEXIST':
       return `DATA_DIR ${config.dataDir} is not a directory: set DATA_DIR to one`;
     case undefined:
-      return (error as Error).name === 'EventStoreUnavailableError'
+      return ['EventStoreUnavailableError', 'MongoUnavailableError'].includes(
+        (error as Error).name,
+      )
         ? (error as Error).message
         : `account-links could not start: ${(error as Error).message}`;
     case 'EADDRNOTAVAIL':

@@ -29,13 +29,11 @@ import { createApp } from './http/app.js';
 import { createIdempotency } from './http/idempotency.js';
 import { createPassport } from './http/auth/strategies.js';
 import { createMetrics } from './http/metrics.js';
-import { createMemoryReadModel } from './projections/memory.js';
 import { startProjectionRunner } from './projections/runner.js';
 import { loadOrCreateDevelopmentSecrets, type DevelopmentSecrets } from './secrets.js';
-import { SqliteSessionStore } from './storage/sqliteSessionStore.js';
-import { openSqliteIdempotencyStore } from './storage/sqliteIdempotency.js';
+import { openSideStores } from './storage/sideStores.js';
 import { createTokenCipher, parseKeyring } from './storage/tokenCipher.js';
-import { openSqliteTokenVault, type TokenVault } from './storage/tokenVault.js';
+import type { TokenVault } from './storage/tokenVault.js';
 
 export interface RunningService {
   url: string;
@@ -48,6 +46,8 @@ export interface RunningService {
   providers: ProviderName[];
   devProvider: boolean;
   services: Services;
+  /** Where the read model, sessions and tokens live (for the start-up message). */
+  sideStores: string;
   /** The provider tokens, sealed (for operations and tests). */
   vault: TokenVault;
   server: Server;
@@ -123,17 +123,22 @@ export const startService = async (
     (config.eventStoreUrl
       ? await connectEventStoreDb({ connectionString: config.eventStoreUrl, logger })
       : openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger }));
-  const serviceDb = join(dataDir, 'service.sqlite');
-  const baseIdempotency = openSqliteIdempotencyStore(serviceDb);
-  const idempotency = options.wrapIdempotencyStore?.(baseIdempotency) ?? baseIdempotency;
-  const sessionStore = new SqliteSessionStore(serviceDb);
-  const vault = openSqliteTokenVault(
-    serviceDb,
-    createTokenCipher(parseKeyring(tokenKey)),
-  );
-  const readModel = createMemoryReadModel();
+  const side = await openSideStores({
+    config,
+    dataDir,
+    logger,
+    cipher: createTokenCipher(parseKeyring(tokenKey)),
+  });
+  const { readModel, sessionStore, vault } = side;
+  const idempotency =
+    options.wrapIdempotencyStore?.(side.idempotency) ?? side.idempotency;
   const metrics = createMetrics();
-  const projection = await startProjectionRunner({ store, readModel, logger });
+  const projection = await startProjectionRunner({
+    store,
+    readModel,
+    logger,
+    leadership: side.leadership,
+  });
 
   const services: Services = {
     store,
@@ -289,10 +294,7 @@ export const startService = async (
       await (reconciler as ReturnType<typeof startReconciler> | null)?.stop();
       (sweeper as ReturnType<typeof startTokenSweeper> | null)?.stop();
       await projection.stop();
-      await readModel.close();
-      await idempotency.close();
-      sessionStore.close();
-      await vault.close();
+      await side.close();
       await store.close();
       logger.info('stopped');
     })());
@@ -305,6 +307,7 @@ export const startService = async (
     providers,
     devProvider: dev !== null,
     services,
+    sideStores: side.description,
     vault,
     server,
     stop,

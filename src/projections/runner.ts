@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { EventStore, StoredEvent } from '../eventstore/port.js';
 import type { ReadModel } from './port.js';
@@ -10,33 +11,52 @@ export interface ProjectionRunner {
   stop(): Promise<void>;
 }
 
+/**
+ * Who may advance the read model. Without one, this runner always may (the in-memory
+ * read model is this process's own). With MongoDB, a lease makes one instance the writer.
+ */
+export interface Leadership {
+  isLeader(): boolean;
+  /** Calls back when this instance gains or loses the lead. */
+  onChange(listener: () => void): void;
+}
+
+/** A read model that a rebuild can switch to a new version (MongoDB). */
+export interface Switchable {
+  onSwitch(listener: () => void): void;
+}
+
 interface Waiter {
   position: bigint;
   resolve: (reached: boolean) => void;
   timer: NodeJS.Timeout;
 }
 
+const POLL_MS = 25;
+
 /**
  * Follows the log from the read model's checkpoint and applies events in batches: large
- * ones while catching up, one turn of the event loop's worth when live.
+ * ones while catching up, one turn of the event loop's worth when live. A failed batch
+ * is tried again, with backoff. It restarts from the checkpoint when the read model is
+ * switched to a rebuilt version, and only leads when it holds the lead; an instance that
+ * does not lead still answers `waitFor` by watching the checkpoint.
  */
 export const startProjectionRunner = async (options: {
   store: EventStore;
-  readModel: ReadModel;
+  readModel: ReadModel & Partial<Switchable>;
   logger: Logger;
   batchSize?: number;
+  leadership?: Leadership;
+  onApplied?: (position: bigint) => void;
 }): Promise<ProjectionRunner> => {
   const { store, readModel, logger } = options;
   const batchSize = options.batchSize ?? 1000;
-  const abort = new AbortController();
   const waiters = new Set<Waiter>();
   let applied = await readModel.position();
-  let pending: StoredEvent[] = [];
-  let applying: Promise<void> = Promise.resolve();
-  let failure: unknown = null;
+  let stopped = false;
+  let restart = new AbortController();
 
   const reached = (position: bigint): boolean => applied !== null && applied >= position;
-
   const settleWaiters = (): void => {
     for (const waiter of waiters) {
       if (!reached(waiter.position)) continue;
@@ -45,55 +65,106 @@ export const startProjectionRunner = async (options: {
       waiter.resolve(true);
     }
   };
+  const advance = (position: bigint | null): void => {
+    if (position === null || (applied !== null && position <= applied)) return;
+    applied = position;
+    options.onApplied?.(position);
+    settleWaiters();
+  };
 
-  const flush = (): Promise<void> => {
-    applying = applying.then(async () => {
-      if (pending.length === 0) return;
+  // 1. Applying: batches, each tried until it lands (or the runner stops or restarts).
+  const applyBatch = async (batch: StoredEvent[], signal: AbortSignal): Promise<void> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await readModel.apply(batch);
+        advance(batch.at(-1)!.position);
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        const wait = Math.min(100 * 2 ** attempt, 10_000);
+        logger.error({ err: error, attempt, wait }, 'projection batch failed; retrying');
+        await sleep(wait, undefined, { signal }).catch(() => {});
+        if (signal.aborted) return;
+      }
+    }
+  };
+
+  const follow = async (signal: AbortSignal): Promise<void> => {
+    const from = await readModel.position();
+    applied = from === null ? applied : from;
+    let pending: StoredEvent[] = [];
+    let applying: Promise<void> = Promise.resolve();
+    const flush = () => {
       const batch = pending;
       pending = [];
-      await readModel.apply(batch);
-      applied = (batch.at(-1) as StoredEvent).position;
-      settleWaiters();
-    });
-    return applying;
-  };
-
-  // The head at start is what "caught up" means for readiness.
-  const head = await store.headPosition();
-  let markCaughtUp: () => void = () => {};
-  const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
-  const checkCaughtUp = (): void => {
-    if (head === null || reached(head)) markCaughtUp();
-  };
-  checkCaughtUp();
-
-  const follow = async (): Promise<void> => {
+      if (batch.length > 0) applying = applying.then(() => applyBatch(batch, signal));
+      return applying;
+    };
     let scheduled = false;
-    for await (const event of store.subscribe({ after: applied, signal: abort.signal })) {
+    for await (const event of store.subscribe({ after: from, signal })) {
       pending.push(event);
       if (pending.length >= batchSize) {
         await flush();
-        checkCaughtUp();
       } else if (!scheduled) {
         scheduled = true;
         setImmediate(() => {
           scheduled = false;
-          void flush().then(checkCaughtUp);
+          void flush();
         });
       }
     }
     await flush();
   };
 
-  const following = follow().catch((error: unknown) => {
-    failure = error;
-    logger.error({ err: error }, 'projection runner stopped');
+  // 2. Leading when allowed; restarting on a switch of the read model or of the lead.
+  const lead = async (): Promise<void> => {
+    while (!stopped) {
+      if (options.leadership && !options.leadership.isLeader()) {
+        await watch(restart.signal);
+        continue;
+      }
+      const signal = restart.signal;
+      try {
+        await follow(signal);
+      } catch (error) {
+        if (stopped) return;
+        logger.error({ err: error }, 'following the log failed; starting again');
+        await sleep(1000, undefined, { signal }).catch(() => {});
+      }
+      if (!signal.aborted && !stopped) await sleep(POLL_MS);
+    }
+  };
+
+  // Not leading: the checkpoint, as another instance advances it.
+  const watch = async (signal: AbortSignal): Promise<void> => {
+    while (!signal.aborted && !stopped) {
+      advance(await readModel.position().catch(() => null));
+      await sleep(POLL_MS * 4, undefined, { signal }).catch(() => {});
+    }
+  };
+
+  const restartNow = (): void => {
+    const previous = restart;
+    restart = new AbortController();
+    previous.abort();
+  };
+  readModel.onSwitch?.(() => {
+    // A rebuilt read model has its own checkpoint: start over from there.
+    applied = null;
+    restartNow();
   });
+  options.leadership?.onChange(restartNow);
+  const leading = lead();
+
+  // 3. Ready when the read model has reached the log's head as it was at start.
+  const head = await store.headPosition();
+  const caughtUp = (async () => {
+    while (!stopped && head !== null && !reached(head)) await sleep(POLL_MS);
+  })();
 
   return {
     waitFor: (position, timeoutMs) => {
       if (reached(position)) return Promise.resolve(true);
-      if (failure) return Promise.resolve(false);
       return new Promise<boolean>((resolve) => {
         const waiter: Waiter = {
           position,
@@ -108,9 +179,9 @@ export const startProjectionRunner = async (options: {
     },
     caughtUp,
     stop: async () => {
-      abort.abort();
-      await following;
-      await applying;
+      stopped = true;
+      restart.abort();
+      await leading;
       for (const waiter of waiters) {
         clearTimeout(waiter.timer);
         waiter.resolve(false);

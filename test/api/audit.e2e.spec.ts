@@ -23,7 +23,7 @@ describe('audit', () => {
 
   beforeAll(async () => {
     service = await startTestService();
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterAll(async () => {
     await service.stop();

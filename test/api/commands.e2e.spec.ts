@@ -31,7 +31,7 @@ describe('POST /api/commands/<name>', () => {
 
   beforeAll(async () => {
     service = await startTestService();
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterAll(async () => {
     await service.stop();

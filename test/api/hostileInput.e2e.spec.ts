@@ -12,7 +12,7 @@ describe('odd and hostile input', () => {
   let api: ApiClient;
   beforeAll(async () => {
     service = await startTestService();
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterAll(async () => {
     await service.stop();

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { MongoClient } from 'mongodb';
 import { apiClient, type ApiClient } from '../support/client.js';
 import {
   AUDITOR,
@@ -11,6 +12,33 @@ import {
   startTestService,
   type TestService,
 } from '../support/service.js';
+
+/** The stored Idempotency-Key records, wherever the service keeps them: read or forgotten. */
+const storedKeys = async (
+  service: TestService,
+  action: 'read' | 'forget',
+): Promise<{ requestHash: string }[]> => {
+  if (service.config.mongoUrl) {
+    const client = new MongoClient(service.config.mongoUrl);
+    try {
+      const keys = client.db().collection<{ requestHash: string }>('idempotencyKeys');
+      if (action === 'forget') await keys.deleteMany({});
+      return await keys.find().toArray();
+    } finally {
+      await client.close();
+    }
+  }
+  const db = new Database(join(service.dataDir, 'service.sqlite'));
+  try {
+    if (action === 'forget') db.prepare('DELETE FROM idempotency_keys').run();
+    return db
+      .prepare<[], { request_hash: string }>('SELECT request_hash FROM idempotency_keys')
+      .all()
+      .map((row) => ({ requestHash: row.request_hash }));
+  } finally {
+    db.close();
+  }
+};
 
 /** How many events the log holds. */
 const logLength = async (service: TestService) =>
@@ -24,7 +52,7 @@ describe('Idempotency-Key', () => {
     service = await startTestService({
       SERVICE_TOKENS: `tester=${TOKEN},other=${TOKEN}-other,auditor:audit=${AUDITOR}`,
     });
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterEach(async () => {
     await service.stop();
@@ -116,7 +144,7 @@ describe('Idempotency-Key', () => {
   it('still answers the same after a restart', async () => {
     const first = await api.command('register-via-provider', body, withKey('k-6'));
     service = await service.restart();
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
     const again = await api.command('register-via-provider', body, withKey('k-6'));
     expect(again.status).toBe(first.status);
     expect(again.body).toEqual(first.body);
@@ -140,7 +168,7 @@ describe('Idempotency-Key', () => {
         }),
       },
     );
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
     const lost = await api.command('register-via-provider', body, withKey('k-7'));
     expect(lost.status).toBe(500);
     const length = await logLength(service);
@@ -179,11 +207,9 @@ describe('Idempotency-Key', () => {
     const first = await api.command('register-via-provider', body, withKey('k-9'));
     // The record expires (kept at least 24 hours; forgotten here by hand).
     await service.stop();
-    const db = new Database(join(service.dataDir, 'service.sqlite'));
-    db.prepare('DELETE FROM idempotency_keys').run();
-    db.close();
+    await storedKeys(service, 'forget');
     service = await service.restart();
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
     const other = await api.command(
       'register-via-provider',
       { provider: 'github', subject: '503' },
@@ -206,16 +232,14 @@ describe('Idempotency-Key', () => {
       withKey('carol-signup'),
     );
     await service.stop();
-    const db = new Database(join(service.dataDir, 'service.sqlite'));
-    const row = db.prepare('SELECT request_hash FROM idempotency_keys').get() as {
-      request_hash: string;
-    };
-    db.close();
+    const [row] = await storedKeys(service, 'read');
     const guess = createHash('sha256')
       .update(`register-local-user\n${JSON.stringify({ password, username: 'carol' })}`)
       .digest('hex');
-    expect(row.request_hash).not.toBe(guess);
-    expect(statSync(join(service.dataDir, 'service.sqlite')).mode & 0o077).toBe(0);
+    expect(row!.requestHash).not.toBe(guess);
+    if (!service.config.mongoUrl) {
+      expect(statSync(join(service.dataDir, 'service.sqlite')).mode & 0o077).toBe(0);
+    }
     service = await service.restart();
   });
 });

@@ -9,7 +9,7 @@ describe('operations routes', () => {
 
   beforeAll(async () => {
     service = await startTestService();
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterAll(async () => {
     await service.stop();

@@ -13,7 +13,7 @@ describe('queries', () => {
 
   beforeAll(async () => {
     service = await startTestService({ MIN_POSITION_WAIT_MS: '300' });
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterAll(async () => {
     await service.stop();

@@ -61,7 +61,7 @@ describe.skipIf(!available)('in a real browser, on the development provider', ()
     await page.getByRole('heading', { name: 'Your account' }).waitFor();
     await page.getByText('Signed in as Octo Cat').waitFor();
 
-    const api = apiClient(service.url);
+    const api = apiClient(service.url, service.services.store);
     const google = (await api.get('/api/identities/google/109876543210')).body;
     const github = (await api.get('/api/identities/github/583231')).body;
     expect(google.status).toBe('linked');

@@ -16,7 +16,7 @@ describe('an identity whose email belongs to an existing user', () => {
   const start = async (env: Record<string, string> = {}) => {
     providers = await startProviderStandIns();
     service = await startTestService({ ...providers.env, ...env });
-    return apiClient(service.url);
+    return apiClient(service.url, service.services.store);
   };
 
   it('C01: with EMAIL_MATCH=confirm, nothing is created; signing in the existing way links it in one step', async () => {

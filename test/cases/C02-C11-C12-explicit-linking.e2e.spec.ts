@@ -14,7 +14,7 @@ describe('linking is an explicit, protected action', () => {
   beforeAll(async () => {
     providers = await startProviderStandIns();
     service = await startTestService(providers.env);
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterAll(async () => {
     await service.stop();

@@ -35,7 +35,7 @@ describe('C03: a crash between the identity claim and the user write', () => {
   it('the retried request (same Idempotency-Key) finishes the registration', async () => {
     service = await crashingService();
     const headers = { 'idempotency-key': 'signup-90' };
-    const crashed = await apiClient(service.url).command(
+    const crashed = await apiClient(service.url, service.services.store).command(
       'register-via-provider',
       register,
       {
@@ -47,7 +47,7 @@ describe('C03: a crash between the identity claim and the user write', () => {
     service = await service.restart({
       eventStore: openSqliteEventStore({ file: join(service.dataDir, 'events.sqlite') }),
     });
-    const api = apiClient(service.url);
+    const api = apiClient(service.url, service.services.store);
     const retried = await api.command('register-via-provider', register, { headers });
     expect(retried.status).toBe(201);
     const identity = await api.get(
@@ -64,7 +64,10 @@ describe('C03: a crash between the identity claim and the user write', () => {
 
   it('the reconciler at restart undoes the half-done work, and the next attempt makes one user', async () => {
     service = await crashingService({ REPAIR_GRACE_SECONDS: '0' });
-    await apiClient(service.url).command('register-via-provider', register);
+    await apiClient(service.url, service.services.store).command(
+      'register-via-provider',
+      register,
+    );
 
     service = await service.restart({
       eventStore: openSqliteEventStore({ file: join(service.dataDir, 'events.sqlite') }),
@@ -76,7 +79,7 @@ describe('C03: a crash between the identity claim and the user write', () => {
       ['ClaimAbandoned', 'repair'],
       ['IdentityReleased', 'repair'],
     ]);
-    const api = apiClient(service.url);
+    const api = apiClient(service.url, service.services.store);
     const next = await api.command('register-via-provider', register);
     expect(next.status).toBe(201);
     const again = await api.command('register-via-provider', register);

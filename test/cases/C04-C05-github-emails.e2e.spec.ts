@@ -12,7 +12,7 @@ describe("GitHub's email list", () => {
   beforeAll(async () => {
     providers = await startProviderStandIns();
     service = await startTestService(providers.env);
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterAll(async () => {
     await service.stop();

@@ -33,9 +33,13 @@ describe('C06: the browser loses its session cookie during the sign-in', () => {
     });
     expect(page.status).toBe(400);
     expect(textOf(page.html)).toContain('The sign-in expired, start again');
-    expect((await apiClient(service.url).get('/api/identities/github/606')).status).toBe(
-      404,
-    );
+    expect(
+      (
+        await apiClient(service.url, service.services.store).get(
+          '/api/identities/github/606',
+        )
+      ).status,
+    ).toBe(404);
 
     // The code was never exchanged: the stand-in would still take it once.
     const callback = page.trail.find((url) => url.includes('/auth/github/callback'))!;

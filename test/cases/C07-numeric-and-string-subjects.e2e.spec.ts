@@ -8,7 +8,7 @@ describe('C07: numeric and string subjects are the same identity', () => {
   let api: ApiClient;
   beforeAll(async () => {
     service = await startTestService();
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterAll(async () => {
     await service.stop();

@@ -12,7 +12,7 @@ describe('C08: concurrent first sign-ins with one identity', () => {
   });
 
   it('make exactly one user, and both requests end with that user', async () => {
-    const api = apiClient(service.url);
+    const api = apiClient(service.url, service.services.store);
     const replies = await Promise.all(
       [0, 1].map(() =>
         api.command('register-via-provider', { provider: 'github', subject: 91 }),

@@ -12,7 +12,7 @@ describe('the command API', () => {
   let api: ApiClient;
   beforeAll(async () => {
     service = await startTestService();
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterAll(async () => {
     await service.stop();
@@ -72,7 +72,7 @@ describe('the command API', () => {
     expect(second.body).toEqual(first.body);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     service = await service.restart();
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
     const afterRestart = await api.command('register-via-provider', body, options);
     expect(afterRestart.body).toEqual(first.body);
     const audit = await api.get<{ events: { type: string }[] }>(

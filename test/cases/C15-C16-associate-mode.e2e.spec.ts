@@ -29,7 +29,7 @@ describe('LINK_MODE=associate', () => {
         `,vault:tokens+queries=${TOKEN}-vault`,
       ),
     });
-    return apiClient(service.url);
+    return apiClient(service.url, service.services.store);
   };
 
   it('C15: USER_REQUIRED=true, nobody signed in: refused with "sign in first", nothing stored', async () => {

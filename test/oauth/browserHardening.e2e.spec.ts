@@ -40,7 +40,7 @@ describe('the browser side under misuse', () => {
       ...env,
     });
     providers.registerCallbackOrigin(service.url);
-    return apiClient(service.url);
+    return apiClient(service.url, service.services.store);
   };
 
   describe('forms validate like the API', () => {

@@ -46,7 +46,7 @@ describe('OAuth flows through Passport, against GitHub and Google stand-ins', ()
   beforeAll(async () => {
     providers = await startProviderStandIns();
     service = await startTestService(providers.env);
-    api = apiClient(service.url);
+    api = apiClient(service.url, service.services.store);
   });
   afterAll(async () => {
     await service.stop();

@@ -20,7 +20,7 @@ describe('sessions, the API from a browser, overrides and limits', () => {
   ) => {
     providers = await startProviderStandIns();
     service = await startTestService({ ...providers.env, ...env }, { decideSignIn });
-    return apiClient(service.url);
+    return apiClient(service.url, service.services.store);
   };
 
   /** A fetch that carries the browser's cookies, for API calls from "the page". */

@@ -38,7 +38,7 @@ describe('the token vault', () => {
       { ...providers.env, SERVICE_TOKENS: `tester=${TOKEN},vault:tokens=${VAULT}` },
       { now: () => new Date(Date.now() + skew) },
     );
-    return apiClient(service.url);
+    return apiClient(service.url, service.services.store);
   };
 
   it("gives a trusted service the user's current access token, with scopes and expiry", async () => {
@@ -89,7 +89,7 @@ describe('the token vault', () => {
       expect(bytes.includes(Buffer.from(accessToken)), file).toBe(false);
     }
     service = await service.restart();
-    const again = await apiClient(service.url).get<TokenAnswer>(
+    const again = await apiClient(service.url, service.services.store).get<TokenAnswer>(
       `/api/users/${userId}/connections/github/token`,
       { token: VAULT },
     );

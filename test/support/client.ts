@@ -13,14 +13,22 @@ export interface CallOptions {
   raw?: string;
 }
 
-/** A small HTTP client for the API: JSON in, JSON (or problem+json) out. */
-export const apiClient = (baseUrl: string) => {
+/**
+ * A small HTTP client for the API: JSON in, JSON (or problem+json) out. Given the service's
+ * log head (`consistentWith`), its read-model queries wait for everything written so far
+ * (`minPosition`), as a careful caller of an eventually consistent read model does.
+ */
+export const apiClient = (
+  baseUrl: string,
+  consistentWith?: { headPosition: () => Promise<bigint | null> },
+) => {
   const call = async <T = Record<string, unknown>>(
     method: string,
-    path: string,
+    requested: string,
     body?: unknown,
     options: CallOptions = {},
   ): Promise<Reply<T>> => {
+    const path = await withMinPosition(method, requested);
     const token = options.token === undefined ? TOKEN : options.token;
     const headers: Record<string, string> = { ...options.headers };
     if (token !== null) headers.authorization = `Bearer ${token}`;
@@ -36,6 +44,15 @@ export const apiClient = (baseUrl: string) => {
       headers: res.headers,
       body: (text ? JSON.parse(text) : null) as T,
     };
+  };
+
+  const withMinPosition = async (method: string, path: string): Promise<string> => {
+    const query =
+      /^\/api\/(users|identities)/.test(path) && !path.includes('minPosition=');
+    if (method !== 'GET' || !consistentWith || !query) return path;
+    const head = await consistentWith.headPosition();
+    if (head === null) return path;
+    return `${path}${path.includes('?') ? '&' : '?'}minPosition=${head}`;
   };
 
   return {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { EventStore } from '../../src/eventstore/port.js';
+import { freshDatabaseUrl, mongoUrl } from './mongo.js';
 import {
   startEventStoreDbDouble,
   type EventStoreDbDouble,
@@ -40,6 +41,9 @@ export const testConfig = (env: Record<string, string> = {}): Config =>
  * own; the doubles close when the test file ends (test/support/closeDoubles.ts).
  */
 const onDouble = process.env.TEST_EVENT_STORE === 'esdb-double';
+// With TEST_READ_MODEL=mongodb (the "mongodb" project), each test service keeps its read
+// model, sessions and tokens in a MongoDB database of its own.
+const onMongo = process.env.TEST_READ_MODEL === 'mongodb';
 const doubles: EventStoreDbDouble[] = [];
 
 export const closeDoubles = async (): Promise<void> => {
@@ -72,9 +76,13 @@ export const startTestService = async (
       onDouble && !options.eventStore && env.EVENTSTORE_URL === undefined;
     const double = wantsDouble ? await startEventStoreDbDouble() : null;
     if (double) doubles.push(double);
-    config = testConfig(
-      double ? { ...env, EVENTSTORE_URL: double.connectionString } : env,
-    );
+    const base = onMongo && env.MONGODB_URL === undefined ? mongoUrl() : null;
+    if (onMongo && !base) throw new Error('the mongodb test project needs MongoDB');
+    config = testConfig({
+      ...env,
+      ...(double ? { EVENTSTORE_URL: double.connectionString } : {}),
+      ...(base ? { MONGODB_URL: freshDatabaseUrl(base) } : {}),
+    });
   }
   const running = await startService(config, {
     logger: testLogger(),

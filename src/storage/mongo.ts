@@ -1,0 +1,35 @@
+import { MongoClient, type Db } from 'mongodb';
+
+/** MongoDB could not be reached; the message says where and what to check. */
+export class MongoUnavailableError extends Error {
+  constructor(where: string, cause: unknown) {
+    super(
+      `MongoDB at ${where} is unreachable (${cause instanceof Error ? cause.message : String(cause)}): ` +
+        'check MONGODB_URL and that the server is up',
+    );
+    this.name = 'MongoUnavailableError';
+  }
+}
+
+/** The connection string without credentials, for logs and messages. */
+export const redactMongoUrl = (url: string): string =>
+  url.replace(/\/\/[^@/]*@/, '//***@');
+
+/**
+ * Connects, failing fast with a clear message when nobody answers. The database is the
+ * one named in the URL's path, `account-links` when it names none.
+ */
+export const connectMongo = async (
+  url: string,
+): Promise<{ client: MongoClient; db: Db }> => {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await client.connect();
+    await client.db('admin').command({ ping: 1 });
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw new MongoUnavailableError(redactMongoUrl(url), error);
+  }
+  const named = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(url)?.[1];
+  return { client, db: client.db(named ? decodeURIComponent(named) : 'account-links') };
+};

@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { MongoStore } from 'connect-mongo';
+import type session from 'express-session';
+import type { Logger } from 'pino';
+import type { IdempotencyStore } from '../application/idempotency.js';
+import type { Config } from '../config.js';
+import { holdLease } from '../projections/lease.js';
+import { createMemoryReadModel } from '../projections/memory.js';
+import { openVersionedReadModel } from '../projections/mongoVersions.js';
+import type { ReadModel } from '../projections/port.js';
+import type { Leadership, Switchable } from '../projections/runner.js';
+import { connectMongo, redactMongoUrl } from './mongo.js';
+import { createMongoIdempotencyStore } from './mongoIdempotency.js';
+import { createMongoTokenVault } from './mongoTokenVault.js';
+import { SqliteSessionStore } from './sqliteSessionStore.js';
+import { openSqliteIdempotencyStore } from './sqliteIdempotency.js';
+import type { TokenCipher } from './tokenCipher.js';
+import { openSqliteTokenVault, type TokenVault } from './tokenVault.js';
+
+/** Everything beside the log: the read model, sessions, tokens, idempotency answers. */
+export interface SideStores {
+  readModel: ReadModel & Partial<Switchable>;
+  /** With MongoDB, who advances the shared read model (one instance at a time). */
+  leadership?: Leadership;
+  sessionStore: session.Store;
+  vault: TokenVault;
+  idempotency: IdempotencyStore;
+  /** Where they live, for the start-up message. */
+  description: string;
+  close(): Promise<void>;
+}
+
+/**
+ * With `MONGODB_URL`, MongoDB holds them all and they are shared by every instance; else
+ * the read model is in memory (rebuilt from the log at start) and the rest in a SQLite
+ * file of the data directory.
+ */
+export const openSideStores = async (options: {
+  config: Config;
+  dataDir: string;
+  logger: Logger;
+  cipher: TokenCipher;
+}): Promise<SideStores> => {
+  const { config, logger } = options;
+  if (config.mongoUrl) {
+    const { client, db } = await connectMongo(config.mongoUrl);
+    const readModel = await openVersionedReadModel(db, logger);
+    const lease = config.runProjector
+      ? holdLease({ db, name: 'projector', logger })
+      : null;
+    const sessionStore = MongoStore.create({
+      client,
+      dbName: db.databaseName,
+      collectionName: 'sessions',
+      ttl: config.sessionTtlHours * 3600,
+      // FerretDB has no TTL indexes: expired sessions are removed by a sweep instead.
+      autoRemove: 'interval',
+      autoRemoveInterval: 15,
+    });
+    return {
+      readModel,
+      leadership: lease ?? { isLeader: () => false, onChange: () => {} },
+      sessionStore,
+      vault: createMongoTokenVault(db, options.cipher),
+      idempotency: await createMongoIdempotencyStore(db),
+      description: `read model, sessions and tokens: MongoDB (${redactMongoUrl(config.mongoUrl)})`,
+      close: async () => {
+        await lease?.stop();
+        readModel.stop();
+        await sessionStore.close();
+        await client.close();
+      },
+    };
+  }
+
+  const serviceDb = join(options.dataDir, 'service.sqlite');
+  const sessionStore = new SqliteSessionStore(serviceDb);
+  const vault = openSqliteTokenVault(serviceDb, options.cipher);
+  const idempotency = openSqliteIdempotencyStore(serviceDb);
+  const readModel = createMemoryReadModel();
+  return {
+    readModel,
+    sessionStore,
+    vault,
+    idempotency,
+    description: `read model: in memory; sessions and tokens: SQLite (${serviceDb})`,
+    close: async () => {
+      await readModel.close();
+      await idempotency.close();
+      sessionStore.close();
+      await vault.close();
+    },
+  };
+};

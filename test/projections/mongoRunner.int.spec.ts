@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Db, MongoClient } from 'mongodb';
+import { holdLease } from '../../src/projections/lease.js';
+import { createMemoryReadModel } from '../../src/projections/memory.js';
+import {
+  openVersionedReadModel,
+  type VersionedReadModel,
+} from '../../src/projections/mongoVersions.js';
+import { rebuildProjections } from '../../src/projections/rebuild.js';
+import {
+  startProjectionRunner,
+  type ProjectionRunner,
+} from '../../src/projections/runner.js';
+import { connectMongo } from '../../src/storage/mongo.js';
+import { commandSpec, profile, type CommandSpec } from '../support/commandSpec.js';
+import { dropDatabase, freshDatabaseUrl, mongoUrl } from '../support/mongo.js';
+import { testLogger } from '../support/service.js';
+
+const base = mongoUrl();
+
+describe.skipIf(!base)('the MongoDB read model at work', () => {
+  let spec: CommandSpec;
+  let url: string;
+  let mongo: { client: MongoClient; db: Db };
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+  const setUp = async () => {
+    spec = await commandSpec();
+    url = freshDatabaseUrl(base!);
+    mongo = await connectMongo(url);
+  };
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await spec.close();
+    await mongo.client.close();
+    await dropDatabase(url);
+  });
+
+  /** A service instance as far as the read model goes: a runner holding (or not) the lease. */
+  const instance = async (ttlMs = 400) => {
+    const readModel = await openVersionedReadModel(mongo.db, testLogger(), 100);
+    const lease = holdLease({
+      db: mongo.db,
+      name: 'projector',
+      logger: testLogger(),
+      ttlMs,
+    });
+    const runner = await startProjectionRunner({
+      store: spec.store,
+      readModel,
+      logger: testLogger(),
+      leadership: lease,
+    });
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      await runner.stop();
+      await lease.stop();
+      readModel.stop();
+    };
+    cleanups.push(stop);
+    return { readModel, lease, runner, stop };
+  };
+
+  const register = (subject: string) =>
+    spec.run({
+      name: 'register-via-provider',
+      input: {
+        provider: 'github',
+        subject,
+        profile: profile(`${subject}@example.com`, true),
+      },
+    });
+
+  const until = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > end) throw new Error('condition not met in time');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
+  it('lets exactly one instance advance the read model, and another take over when it stops', async () => {
+    await setUp();
+    const a = await instance();
+    const b = await instance();
+    await until(() => a.lease.isLeader() || b.lease.isLeader());
+    expect([a.lease.isLeader(), b.lease.isLeader()].filter(Boolean)).toHaveLength(1);
+    const [leader, follower] = a.lease.isLeader() ? [a, b] : [b, a];
+
+    const first = await register('1');
+    // Both answer read-your-writes: the follower by watching the checkpoint.
+    expect(await leader.runner.waitFor(first.position, 3000)).toBe(true);
+    expect(await follower.runner.waitFor(first.position, 3000)).toBe(true);
+
+    await leader.stop();
+    await until(() => follower.lease.isLeader(), 3000);
+    const second = await register('2');
+    expect(await follower.runner.waitFor(second.position, 3000)).toBe(true);
+    expect(await follower.readModel.getUser(second.userId)).toMatchObject({
+      status: 'active',
+    });
+  });
+
+  it(
+    'rebuilds while commands keep arriving, and ends with what a fresh replay gives',
+    { timeout: 60_000 },
+    async () => {
+      await setUp();
+      const live = await instance();
+      await until(() => live.lease.isLeader());
+      for (let i = 0; i < 30; i += 1) await register(`before-${i}`);
+
+      // Commands keep coming while the rebuild runs.
+      let writing = true;
+      // A steady trickle (FerretDB, the CI server, is slow: a flood would outrun any rebuild).
+      const writer = (async () => {
+        for (let i = 0; writing && i < 60; i += 1) {
+          await register(`during-${i}`);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })();
+      const result = await rebuildProjections({
+        db: mongo.db,
+        store: spec.store,
+        switchGraceMs: 300,
+      });
+      writing = false;
+      await writer;
+      expect(result).toMatchObject({ from: 1, to: 2 });
+      expect(live.readModel.version()).toBe(2);
+
+      const head = (await spec.store.headPosition())!;
+      expect(await live.runner.waitFor(head, 5000)).toBe(true);
+      const log = await spec.store.readAll({ after: null, limit: 100_000 });
+      const replay = createMemoryReadModel();
+      await replay.apply(log);
+      const userIds = [
+        ...new Set(
+          log
+            .filter((e) => e.type === 'UserRegistered')
+            .map((e) => e.data.userId as string),
+        ),
+      ];
+      for (const userId of userIds) {
+        expect(await live.readModel.getUser(userId)).toEqual(
+          await replay.getUser(userId),
+        );
+      }
+      expect(userIds.length).toBeGreaterThan(30);
+      const collections = (await mongo.db.listCollections().toArray()).map((c) => c.name);
+      expect(collections).not.toContain('users_v1');
+      expect(collections).toContain('users_v2');
+    },
+  );
+
+  it('switches a running instance to the rebuilt version, reads and all', async () => {
+    await setUp();
+    const live: { readModel: VersionedReadModel; runner: ProjectionRunner } =
+      await instance();
+    const created = await register('switch');
+    await live.runner.waitFor(created.position, 3000);
+    await rebuildProjections({ db: mongo.db, store: spec.store, switchGraceMs: 300 });
+    await until(() => live.readModel.version() === 2);
+    expect(await live.readModel.getUser(created.userId)).toMatchObject({
+      status: 'active',
+    });
+    const later = await register('after-switch');
+    expect(await live.runner.waitFor(later.position, 3000)).toBe(true);
+    expect(await live.readModel.getUser(later.userId)).toMatchObject({
+      status: 'active',
+    });
+  });
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { connectionStringProblem } from './eventstore/eventStoreDb.js';
 import type { Policy } from './domain/policies.js';
 
 export const SCOPES = ['commands', 'queries', 'audit', 'tokens'] as const;
@@ -111,6 +112,10 @@ const envSchema = z.object({
       /^esdb(\+discover)?:\/\//,
       'must be an esdb:// or esdb+discover:// connection string',
     )
+    .superRefine((url, context) => {
+      const problem = connectionStringProblem(url);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
   MONGODB_URL: z
     .string()

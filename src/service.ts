@@ -257,7 +257,19 @@ export const startService = async (
     metrics,
     tokens,
     logger,
-    isReady: () => ready,
+    readiness: async () => {
+      if (!ready) return 'still replaying the log';
+      if (!projection.healthy()) return 'the read model cannot follow the log';
+      // The stores answer (a dead EventStoreDB or MongoDB makes every command fail).
+      const answered = await Promise.race([
+        Promise.all([store.headPosition(), readModel.position()]).then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+      ]);
+      return answered ? null : 'a store does not answer';
+    },
     trustProxy: config.trustProxy,
     minPositionWaitMs: config.minPositionWaitMs,
     production: config.production,

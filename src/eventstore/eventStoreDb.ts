@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ANY,
+  AccessDeniedError,
   BACKWARDS,
+  DeadlineExceededError,
   END,
   EventStoreDBClient,
   FORWARDS,
@@ -39,10 +41,13 @@ export interface EventStoreDbOptions {
 /** EventStoreDB could not be reached; the message says where and what to check. */
 export class EventStoreUnavailableError extends Error {
   constructor(where: string, cause: unknown) {
-    super(
-      `EventStoreDB at ${where} is unreachable (${describe(cause)}): ` +
-        'check EVENTSTORE_URL and that the server is up',
-    );
+    const reason = describe(cause);
+    const hint = /wrong version number|ssl|tls/i.test(reason)
+      ? 'the server may have no TLS: add ?tls=false to EVENTSTORE_URL'
+      : cause instanceof AccessDeniedError
+        ? 'the user in EVENTSTORE_URL may not read $all: grant it, or use one in $admins'
+        : 'check EVENTSTORE_URL and that the server is up';
+    super(`EventStoreDB at ${where} is unreachable (${reason}): ${hint}`);
     this.name = 'EventStoreUnavailableError';
   }
 }
@@ -73,6 +78,11 @@ export const connectEventStoreDb = async (
   const { logger } = options;
   const attempts = options.attempts ?? 3;
   const where = redact(options.connectionString);
+  if (/[?&]tls=false/i.test(options.connectionString) && where.includes('***@')) {
+    logger.warn(
+      'EVENTSTORE_URL has credentials, but with tls=false the client never sends them',
+    );
+  }
   const client = EventStoreDBClient.connectionString(options.connectionString);
   let closed = false;
 
@@ -123,10 +133,24 @@ export const connectEventStoreDb = async (
         fromPosition: from,
         maxCount: count,
         direction,
+        deadline: READ_DEADLINE_MS,
       })) {
         if (resolved.event) events.push(resolved.event);
       }
       return events;
+    });
+
+  const lastPositionOf = async (stream: string): Promise<Position> =>
+    retrying(async () => {
+      for await (const resolved of client.readStream(stream, {
+        direction: BACKWARDS,
+        fromRevision: END,
+        maxCount: 1,
+        deadline: READ_DEADLINE_MS,
+      })) {
+        if (resolved.event?.position) return resolved.event.position;
+      }
+      throw new Error(`EventStoreDB gave no position for the last event of ${stream}`);
     });
 
   const store: EventStore = {
@@ -147,11 +171,12 @@ export const connectEventStoreDb = async (
             }),
           expected !== 'any' && expected !== 'exists',
         );
-        if (!result.position)
-          throw new Error('EventStoreDB answered an append without a position');
+        // A write the server recognised as a repeat may come back without a position:
+        // the stream's last event then tells it.
+        const position = result.position ?? (await lastPositionOf(stream));
         return {
           nextRevision: Number(result.nextExpectedRevision),
-          position: packPosition(result.position),
+          position: packPosition(position),
         };
       } catch (error) {
         if (error instanceof WrongExpectedVersionError) {
@@ -173,6 +198,7 @@ export const connectEventStoreDb = async (
           for await (const resolved of client.readStream(stream, {
             direction: FORWARDS,
             fromRevision: START,
+            deadline: READ_DEADLINE_MS,
           })) {
             if (resolved.event) events.push(toStored(resolved.event));
           }
@@ -228,7 +254,9 @@ export const connectEventStoreDb = async (
             position = stored.position;
             yield stored;
           }
-          return;
+          // A subscription only ends when told to; ending otherwise is a drop.
+          if (closed || signal?.aborted) return;
+          throw new Error('the subscription ended');
         } catch (error) {
           if (closed || signal?.aborted) return;
           failures += 1;
@@ -283,6 +311,9 @@ export const connectEventStoreDb = async (
   return store;
 };
 
+// Reads have no deadline of their own in the client: a server that hangs would hang them.
+const READ_DEADLINE_MS = 10_000;
+
 const toExpected = (expected: ExpectedRevision): AppendExpectedRevision => {
   if (expected === 'no-stream') return NO_STREAM;
   if (expected === 'any') return ANY;
@@ -294,12 +325,63 @@ const toExpected = (expected: ExpectedRevision): AppendExpectedRevision => {
 // later ones as UnavailableError.
 const isUnavailable = (error: unknown): boolean =>
   error instanceof UnavailableError ||
+  error instanceof DeadlineExceededError ||
   (error as { code?: unknown })?.code === 14 ||
   (error as { code?: unknown })?.code === 4;
 
 const describe = (error: unknown): string =>
   error instanceof Error ? error.message.split('\n')[0]! : String(error);
 
-/** The connection string without credentials, for logs and messages. */
+/**
+ * The connection string without credentials, for logs and messages. Everything between
+ * the scheme and the last "@" before the query is the user information, whatever
+ * characters the password holds.
+ */
 export const redact = (connectionString: string): string =>
-  connectionString.replace(/\/\/[^@/]*@/, '//***@');
+  connectionString.replace(/^([a-z+]+:\/\/)[^?]*@/i, '$1***@');
+
+// The options the client reads from the connection string (it ignores others, and warns
+// with the whole string, password included: so unknown ones are refused here first).
+const KNOWN_OPTIONS = [
+  'userCertFile',
+  'userKeyFile',
+  'maxDiscoverAttempts',
+  'connectionName',
+  'defaultDeadline',
+  'discoveryInterval',
+  'gossipTimeout',
+  'nodePreference',
+  'tls',
+  'tlsCAFile',
+  'keepAliveInterval',
+  'keepAliveTimeout',
+];
+
+/**
+ * What is wrong with an EventStoreDB connection string, in words that never repeat its
+ * credentials; null when nothing is.
+ */
+export const connectionStringProblem = (connectionString: string): string | null => {
+  const query = connectionString.includes('?')
+    ? connectionString.split('?').slice(1).join('?')
+    : '';
+  for (const pair of query.split('&').filter(Boolean)) {
+    const key = pair.split('=')[0] ?? '';
+    const known = KNOWN_OPTIONS.find(
+      (option) => option.toLowerCase() === key.toLowerCase(),
+    );
+    if (!known) return `unknown option "${key}" (known: ${KNOWN_OPTIONS.join(', ')})`;
+  }
+  try {
+    EventStoreDBClient.connectionString(connectionString);
+  } catch (error) {
+    const { location, expected } = error as {
+      location?: [number, number];
+      expected?: string;
+    };
+    return location
+      ? `not a valid connection string: at character ${location[0]}, expected ${expected}`
+      : 'not a valid connection string';
+  }
+  return null;
+};

@@ -30,7 +30,8 @@ export interface AppDeps {
   metrics: Metrics;
   tokens: ServiceToken[];
   logger: Logger;
-  isReady: () => boolean;
+  /** Why the service cannot take traffic now, or null when it can. */
+  readiness: () => Promise<string | null>;
   trustProxy: boolean | number | string;
   minPositionWaitMs: number;
   production: boolean;
@@ -109,7 +110,7 @@ export const createApp = (deps: AppDeps): Express => {
     }),
   );
 
-  app.use(opsRoutes({ isReady: deps.isReady, metrics: deps.metrics }));
+  app.use(opsRoutes({ readiness: deps.readiness, metrics: deps.metrics }));
   if (browser.devProvider) app.use('/dev-oauth', browser.devProvider);
 
   // Sessions: HttpOnly, SameSite=Lax, Secure when the request came over TLS.

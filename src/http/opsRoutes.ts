@@ -5,7 +5,10 @@ import { methodNotAllowed } from './methods.js';
 import { openApiDocument } from './openapi.js';
 
 /** Health, readiness, metrics and the API description; no credentials needed. */
-export const opsRoutes = (deps: { isReady: () => boolean; metrics: Metrics }): Router => {
+export const opsRoutes = (deps: {
+  readiness: () => Promise<string | null>;
+  metrics: Metrics;
+}): Router => {
   const router = express.Router();
   const document = openApiDocument();
 
@@ -18,10 +21,9 @@ export const opsRoutes = (deps: { isReady: () => boolean; metrics: Metrics }): R
 
   router
     .route('/readyz')
-    .get((_req, res) => {
-      if (!deps.isReady()) {
-        throw new AccountLinkingError('unavailable', 'still replaying the log');
-      }
+    .get(async (_req, res) => {
+      const problem = await deps.readiness();
+      if (problem) throw new AccountLinkingError('unavailable', problem);
       res.json({ status: 'ready' });
     })
     .all(methodNotAllowed(['GET']));

@@ -130,6 +130,17 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
     );
   }
   if (isAccountLinkingError(error)) return answer(req, res, error);
+  if (storeUnavailable(error)) {
+    req.log.warn({ reason: (error as Error).message }, 'a store is unavailable');
+    return answer(
+      req,
+      res,
+      new AccountLinkingError(
+        'unavailable',
+        'a store of the service is unreachable; try again',
+      ),
+    );
+  }
 
   const parserError = error as BodyParserError;
   if (parserError.type === 'entity.too.large') {
@@ -178,6 +189,18 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   );
   answer(req, res, new AccountLinkingError('internal', 'internal error'));
 };
+
+// The stores' own "cannot reach the server" errors: a 503 the caller may retry, not a 500.
+const UNAVAILABLE = new Set([
+  'EventStoreUnavailableError',
+  'MongoUnavailableError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoTopologyClosedError',
+]);
+const storeUnavailable = (error: unknown): boolean =>
+  error instanceof Error && UNAVAILABLE.has(error.name);
 
 /** Browsers on the site's pages get a page; everything else a problem document. */
 const answer = (req: Request, res: Response, error: AccountLinkingError): void => {

@@ -8,6 +8,8 @@ export interface ProjectionRunner {
   waitFor(position: bigint, timeoutMs: number): Promise<boolean>;
   /** Resolves once the read model has caught up with the log as it was at start. */
   caughtUp: Promise<void>;
+  /** False while the last attempt to follow the log or apply a batch failed. */
+  healthy(): boolean;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export const startProjectionRunner = async (options: {
   const waiters = new Set<Waiter>();
   let applied = await readModel.position();
   let stopped = false;
+  let failing = false;
   let restart = new AbortController();
 
   const reached = (position: bigint): boolean => applied !== null && applied >= position;
@@ -77,10 +80,12 @@ export const startProjectionRunner = async (options: {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await readModel.apply(batch);
+        failing = false;
         advance(batch.at(-1)!.position);
         return;
       } catch (error) {
         if (signal.aborted) return;
+        failing = true;
         const wait = Math.min(100 * 2 ** attempt, 10_000);
         logger.error({ err: error, attempt, wait }, 'projection batch failed; retrying');
         await sleep(wait, undefined, { signal }).catch(() => {});
@@ -128,6 +133,7 @@ export const startProjectionRunner = async (options: {
         await follow(signal);
       } catch (error) {
         if (stopped) return;
+        failing = true;
         logger.error({ err: error }, 'following the log failed; starting again');
         await sleep(1000, undefined, { signal }).catch(() => {});
       }
@@ -178,6 +184,7 @@ export const startProjectionRunner = async (options: {
       });
     },
     caughtUp,
+    healthy: () => !failing,
     stop: async () => {
       stopped = true;
       restart.abort();

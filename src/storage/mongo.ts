@@ -13,7 +13,7 @@ export class MongoUnavailableError extends Error {
 
 /** The connection string without credentials, for logs and messages. */
 export const redactMongoUrl = (url: string): string =>
-  url.replace(/\/\/[^@/]*@/, '//***@');
+  url.replace(/^([a-z+]+:\/\/)[^?]*@/i, '$1***@');
 
 /**
  * Connects, failing fast with a clear message when nobody answers. The database is the

@@ -135,3 +135,69 @@ describe('the EventStoreDB adapter', () => {
     );
   });
 });
+
+describe('EventStoreDB connection strings', () => {
+  it('never show credentials, whatever the password holds', async () => {
+    const { redact } = await import('../../src/eventstore/eventStoreDb.js');
+    for (const url of [
+      'esdb://admin:Sup3rSecretPw@127.0.0.1:2113?tls=false',
+      'esdb://admin:Sup3r/SecretPw@127.0.0.1:2113',
+      'esdb://admin:p@ss@host:2113?tls=true',
+    ]) {
+      expect(redact(url)).not.toMatch(/Sup3r|SecretPw|p@ss|ss@/);
+      expect(redact(url)).toContain('***@');
+    }
+  });
+
+  it('are refused at start with the option that is wrong, and no credentials', async () => {
+    const { connectionStringProblem } =
+      await import('../../src/eventstore/eventStoreDb.js');
+    expect(
+      connectionStringProblem(
+        'esdb://admin:Secret@127.0.0.1:2113?tls=false&keepAliveIntervl=1',
+      ),
+    ).toMatch(/unknown option "keepAliveIntervl"/);
+    const bad = connectionStringProblem('esdb://admin:Secret@127.0.0.1:notaport');
+    expect(bad).toMatch(/not a valid connection string/);
+    expect(bad).not.toContain('Secret');
+    expect(connectionStringProblem('esdb://127.0.0.1:2113?tls=false')).toBeNull();
+  });
+});
+
+describe('a service whose EventStoreDB goes away', () => {
+  it('answers 503 unavailable and is not ready, then recovers on the same address', async () => {
+    const { startTestService, removeDataDir } = await import('../support/service.js');
+    const { apiClient } = await import('../support/client.js');
+    const double = await startEventStoreDbDouble();
+    const service = await startTestService({ EVENTSTORE_URL: double.connectionString });
+    const api = apiClient(service.url);
+    try {
+      expect(
+        (await api.command('register-via-provider', { provider: 'github', subject: '1' }))
+          .status,
+      ).toBe(201);
+      await double.close();
+      const down = await api.command('register-via-provider', {
+        provider: 'github',
+        subject: '2',
+      });
+      expect(down.status).toBe(503);
+      expect(down.body.code).toBe('unavailable');
+      expect((await api.get('/readyz', { token: null })).status).toBe(503);
+
+      const again = await startEventStoreDbDouble({ port: double.port });
+      try {
+        const back = await api.command('register-via-provider', {
+          provider: 'github',
+          subject: '3',
+        });
+        expect(back.status).toBe(201);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await service.stop();
+      removeDataDir(service);
+    }
+  }, 60_000);
+});

@@ -95,7 +95,7 @@ describe('the browser side under misuse', () => {
         currentPassword: 'not the password',
         password: 'another good password',
       });
-      expect(textOf(wrong.html)).toContain('currentPassword is not right');
+      expect(textOf(wrong.html)).toContain('the current password is not right');
       const right = await postFromAccount(browser, service.url, '/account/password', {
         currentPassword: 'correct horse battery',
         password: 'another good password',

@@ -567,5 +567,13 @@ const refusalText = (error: {
 }): string => {
   const base = REFUSALS[error.code] ?? error.message;
   if (error.code !== 'validation-failed' || !error.errors) return base;
-  return `${base}: ${error.errors.map((e) => `${e.path} ${e.message}`).join('; ')}.`;
+  const fields = error.errors.map((e) => `${FIELDS[e.path] ?? e.path} ${e.message}`);
+  return `${base}: ${fields.join('; ')}.`;
+};
+
+const FIELDS: Record<string, string> = {
+  currentPassword: 'the current password',
+  password: 'the password',
+  username: 'the username',
+  email: 'the email',
 };

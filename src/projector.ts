@@ -1,12 +1,7 @@
-import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from './config.js';
-import { connectEventStoreDb } from './eventstore/eventStoreDb.js';
-import { openSqliteEventStore } from './eventstore/sqlite.js';
-import { holdLease } from './projections/lease.js';
-import { openVersionedReadModel } from './projections/mongoVersions.js';
 import { startProjectionRunner } from './projections/runner.js';
 import { createLogger } from './service.js';
-import { connectMongo } from './storage/mongo.js';
+import { openStores } from './stores.js';
 
 /**
  * `npm run projector`: the projection runner as a process of its own. Several may run
@@ -21,29 +16,19 @@ const main = async (): Promise<void> => {
     );
   }
   const logger = createLogger(config.logLevel);
-  const store = config.eventStoreUrl
-    ? await connectEventStoreDb({ connectionString: config.eventStoreUrl, logger })
-    : openSqliteEventStore({
-        file: join(resolve(config.dataDir), 'events.sqlite'),
-        logger,
-      });
-  const { client, db } = await connectMongo(config.mongoUrl);
-  const readModel = await openVersionedReadModel(db, logger);
-  const lease = holdLease({ db, name: 'projector', logger });
+  // This process exists to project: it competes for the lease whatever PROJECTOR says.
+  const stores = await openStores({ config: { ...config, runProjector: true }, logger });
   const runner = await startProjectionRunner({
-    store,
-    readModel,
+    store: stores.store,
+    readModel: stores.side.readModel,
     logger,
-    leadership: lease,
+    leadership: stores.side.leadership,
   });
   logger.info('projector running');
 
   const stop = async () => {
     await runner.stop();
-    await lease.stop();
-    readModel.stop();
-    await client.close();
-    await store.close();
+    await stores.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());

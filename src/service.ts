@@ -1,8 +1,6 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
 import { AuthTokenRefresh } from 'passport-oauth2-refresh';
 import type { Strategy } from 'passport';
 import { pino, type Logger } from 'pino';
@@ -23,16 +21,13 @@ import type {
 } from './config.js';
 import { createDevProvider } from './devProvider/devProvider.js';
 import type { EventStore } from './eventstore/port.js';
-import { connectEventStoreDb } from './eventstore/eventStoreDb.js';
-import { openSqliteEventStore } from './eventstore/sqlite.js';
 import { createApp } from './http/app.js';
 import { createIdempotency } from './http/idempotency.js';
 import { createPassport } from './http/auth/strategies.js';
 import { createMetrics } from './http/metrics.js';
 import { startProjectionRunner } from './projections/runner.js';
-import { loadOrCreateDevelopmentSecrets, type DevelopmentSecrets } from './secrets.js';
-import { openSideStores } from './storage/sideStores.js';
-import { createTokenCipher, parseKeyring } from './storage/tokenCipher.js';
+import type { DevelopmentSecrets } from './secrets.js';
+import { openStores } from './stores.js';
 import type { TokenVault } from './storage/tokenVault.js';
 
 export interface RunningService {
@@ -96,39 +91,14 @@ export const startService = async (
   options: StartOptions = {},
 ): Promise<RunningService> => {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
-  // 1. Secrets: configured, or generated into the data directory for development.
-  const needsGenerated =
-    !config.serviceTokens || !config.sessionSecret || !config.tokenEncryptionKey;
-  const developmentSecrets = needsGenerated
-    ? loadOrCreateDevelopmentSecrets(dataDir)
-    : null;
-  const tokens: ServiceToken[] = config.serviceTokens ?? [
-    developmentSecrets!.serviceToken,
-  ];
-  const sessionSecret = config.sessionSecret ?? developmentSecrets!.sessionSecret;
-  const tokenKey = config.tokenEncryptionKey ?? developmentSecrets!.tokenEncryptionKey;
-  if (developmentSecrets && (!config.sessionSecret || !config.tokenEncryptionKey)) {
-    logger.warn(
-      { file: developmentSecrets.file },
-      'using generated development secrets; set SESSION_SECRET and TOKEN_ENCRYPTION_KEY',
-    );
-  }
-
-  // 2. Stores and the read model, which replays the log before the service is ready.
-  const store =
-    options.eventStore ??
-    (config.eventStoreUrl
-      ? await connectEventStoreDb({ connectionString: config.eventStoreUrl, logger })
-      : openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger }));
-  const side = await openSideStores({
-    config,
-    dataDir,
-    logger,
-    cipher: createTokenCipher(parseKeyring(tokenKey)),
-  });
+  // 1. The stores, with secrets configured or generated for development; the read model
+  //    replays the log before the service is ready.
+  const stores = await openStores({ config, logger, eventStore: options.eventStore });
+  const { dataDir, store, side, secrets } = stores;
+  const tokens: ServiceToken[] = secrets.tokens;
+  const sessionSecret = secrets.sessionSecret;
+  const developmentSecrets = secrets.development;
   const { readModel, sessionStore, vault } = side;
   const idempotency =
     options.wrapIdempotencyStore?.(side.idempotency) ?? side.idempotency;
@@ -306,8 +276,7 @@ export const startService = async (
       await (reconciler as ReturnType<typeof startReconciler> | null)?.stop();
       (sweeper as ReturnType<typeof startTokenSweeper> | null)?.stop();
       await projection.stop();
-      await side.close();
-      await store.close();
+      await stores.close();
       logger.info('stopped');
     })());
 

@@ -7,7 +7,8 @@ import type {
   UsernameEvent,
   UserEvent,
 } from '../domain/events.js';
-import { SCHEMA_VERSION } from '../domain/events.js';
+import { SCHEMA_VERSIONS } from '../domain/events.js';
+
 import { evolveGuard, initialGuard, type GuardState } from '../domain/guard.js';
 import { replayUser, type UserState } from '../domain/user.js';
 import { streams } from '../domain/values.js';
@@ -128,8 +129,7 @@ export const append = async (
 ): Promise<OwnEvent[]> => {
   if (events.length === 0) return [];
   const { context } = execution;
-  const metadata: EventMetadata = {
-    schemaVersion: SCHEMA_VERSION,
+  const metadata: Omit<EventMetadata, 'schemaVersion'> = {
     actor: context.actor,
     flow: options.repair ? 'repair' : context.flow,
     correlationId: context.correlationId,
@@ -145,7 +145,7 @@ export const append = async (
     ),
     type: event.type,
     data: event.data,
-    metadata,
+    metadata: { ...metadata, schemaVersion: SCHEMA_VERSIONS[event.type] },
   }));
   const result = await execution.services.store.append(
     stream,

@@ -13,10 +13,10 @@ const guardStreamsOf = (events: StoredEvent[]): Set<string> => {
     const event = stored as unknown as Typed;
     switch (event.type) {
       case 'UserRegistered':
-        if (event.data.username) found.add(streams.username(event.data.username));
+        if (event.data.usernameStream) found.add(event.data.usernameStream);
         break;
       case 'UsernameSet':
-        found.add(streams.username(event.data.username));
+        found.add(event.data.usernameStream);
         break;
       case 'ProviderLinked':
       case 'ProviderUnlinked':

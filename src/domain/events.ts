@@ -34,11 +34,16 @@ export type UserEvent =
         userId: string;
         method: 'password' | 'provider';
         username: string | null;
+        /** Since v2: the username's guard stream, known even once the username is erased. */
+        usernameStream: string | null;
         usernameClaimRevision: number | null;
       };
     }
   | { type: 'PasswordSet'; data: { passwordHash: string } }
-  | { type: 'UsernameSet'; data: { username: string; usernameClaimRevision: number } }
+  | {
+      type: 'UsernameSet';
+      data: { username: string; usernameStream: string; usernameClaimRevision: number };
+    }
   | { type: 'ProviderLinked'; data: LinkedIdentity }
   | {
       type: 'ProviderUnlinked';
@@ -81,8 +86,26 @@ export type UsernameEvent =
 export type DomainEvent = UserEvent | IdentityEvent | UsernameEvent;
 export type EventType = DomainEvent['type'];
 
-/** Schema version of each event type as written today (see src/audit for upcasting). */
-export const SCHEMA_VERSION = 1;
+/**
+ * Schema version of each event type as written today. Older versions are upcast on read
+ * (src/domain/upcasting.ts), so the log is never rewritten.
+ */
+export const SCHEMA_VERSIONS: Record<EventType, number> = {
+  UserRegistered: 2,
+  PasswordSet: 1,
+  UsernameSet: 2,
+  ProviderLinked: 1,
+  ProviderUnlinked: 1,
+  ProfileUpdated: 1,
+  ClaimAbandoned: 1,
+  UsersMerged: 1,
+  UserMergedInto: 1,
+  UserErased: 1,
+  IdentityClaimed: 1,
+  IdentityReleased: 1,
+  UsernameClaimed: 1,
+  UsernameReleased: 1,
+};
 
 /** An event as read back from a stream: the parts the deciders need. */
 export type Recorded<E extends DomainEvent = DomainEvent> = E & {

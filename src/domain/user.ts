@@ -55,8 +55,8 @@ export const evolveUser = (state: UserState, event: Recorded<UserEvent>): UserSt
     case 'UserRegistered': {
       const { data } = event;
       const claims = new Map(state.claims);
-      if (data.username !== null && data.usernameClaimRevision !== null) {
-        claims.set(streams.username(data.username), {
+      if (data.usernameStream !== null && data.usernameClaimRevision !== null) {
+        claims.set(data.usernameStream, {
           claimRevision: data.usernameClaimRevision,
           outcome: 'linked',
         });
@@ -75,7 +75,7 @@ export const evolveUser = (state: UserState, event: Recorded<UserEvent>): UserSt
     case 'PasswordSet':
       return { ...next, passwordHash: event.data.passwordHash };
     case 'UsernameSet': {
-      const claims = new Map(state.claims).set(streams.username(event.data.username), {
+      const claims = new Map(state.claims).set(event.data.usernameStream, {
         claimRevision: event.data.usernameClaimRevision,
         outcome: 'linked',
       });
@@ -233,6 +233,7 @@ export const registerUser = (
         userId: state.userId,
         method: command.method,
         username: command.username?.name ?? null,
+        usernameStream: command.username ? streams.username(command.username.name) : null,
         usernameClaimRevision: command.username?.claimRevision ?? null,
         ...command.profile,
       },
@@ -320,7 +321,11 @@ export const setPassword = (
     }
     events.push({
       type: 'UsernameSet',
-      data: { username: username.name, usernameClaimRevision: username.claimRevision },
+      data: {
+        username: username.name,
+        usernameStream: streams.username(username.name),
+        usernameClaimRevision: username.claimRevision,
+      },
     });
   }
   events.push({ type: 'PasswordSet', data: { passwordHash } });

@@ -173,7 +173,12 @@ export const createApp = (deps: AppDeps): Express => {
       minPositionWaitMs: deps.minPositionWaitMs,
     }),
   );
-  app.use(auditRoutes({ store: deps.services.store }));
+  app.use(
+    auditRoutes({
+      store: deps.services.store,
+      identitiesPerProvider: deps.services.policy.identitiesPerProvider,
+    }),
+  );
   app.use(tokenRoutes({ tokens: browser.providerTokens }));
   app.use('/api', () => {
     throw new AccountLinkingError('not-found', 'there is nothing at this path');

@@ -198,15 +198,13 @@ export const openClaimChanges = (stored: StoredEvent): OpenClaimChange[] => {
     case 'UsernameReleased':
       return [drop(stored.stream, 'any')];
     case 'UserRegistered': {
-      const { username, usernameClaimRevision } = event.data;
-      return username !== null && usernameClaimRevision !== null
-        ? [drop(streams.username(username), usernameClaimRevision)]
+      const { usernameStream, usernameClaimRevision } = event.data;
+      return usernameStream !== null && usernameClaimRevision !== null
+        ? [drop(usernameStream, usernameClaimRevision)]
         : [];
     }
     case 'UsernameSet':
-      return [
-        drop(streams.username(event.data.username), event.data.usernameClaimRevision),
-      ];
+      return [drop(event.data.usernameStream, event.data.usernameClaimRevision)];
     case 'ProviderLinked':
       return [drop(streams.identity(event.data), event.data.claimRevision)];
     case 'UsersMerged':

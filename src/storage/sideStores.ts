@@ -14,6 +14,8 @@ import { createMongoIdempotencyStore } from './mongoIdempotency.js';
 import { createMongoTokenVault } from './mongoTokenVault.js';
 import { SqliteSessionStore } from './sqliteSessionStore.js';
 import { openSqliteIdempotencyStore } from './sqliteIdempotency.js';
+import type { PersonalDataKeys } from '../eventstore/codec.js';
+import { createMongoDataKeys, openSqliteDataKeys } from './dataKeys.js';
 import type { TokenCipher } from './tokenCipher.js';
 import { openSqliteTokenVault, type TokenVault } from './tokenVault.js';
 
@@ -25,6 +27,8 @@ export interface SideStores {
   sessionStore: session.Store;
   vault: TokenVault;
   idempotency: IdempotencyStore;
+  /** The per-user keys that seal personal data in the log (see eventstore/codec.ts). */
+  dataKeys: PersonalDataKeys;
   /** Where they live, for the start-up message. */
   description: string;
   close(): Promise<void>;
@@ -62,6 +66,7 @@ export const openSideStores = async (options: {
       leadership: lease ?? { isLeader: () => false, onChange: () => {} },
       sessionStore,
       vault: createMongoTokenVault(db, options.cipher),
+      dataKeys: createMongoDataKeys(db, options.cipher),
       idempotency: await createMongoIdempotencyStore(db),
       description: `read model, sessions and tokens: MongoDB (${redactMongoUrl(config.mongoUrl)})`,
       close: async () => {
@@ -77,18 +82,21 @@ export const openSideStores = async (options: {
   const sessionStore = new SqliteSessionStore(serviceDb);
   const vault = openSqliteTokenVault(serviceDb, options.cipher);
   const idempotency = openSqliteIdempotencyStore(serviceDb);
+  const dataKeys = openSqliteDataKeys(serviceDb, options.cipher);
   const readModel = createMemoryReadModel();
   return {
     readModel,
     sessionStore,
     vault,
     idempotency,
+    dataKeys,
     description: `read model: in memory; sessions and tokens: SQLite (${serviceDb})`,
     close: async () => {
       await readModel.close();
       await idempotency.close();
       sessionStore.close();
       await vault.close();
+      dataKeys.close();
     },
   };
 };

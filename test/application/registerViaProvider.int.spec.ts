@@ -41,6 +41,7 @@ describe('register-via-provider', () => {
           userId,
           method: 'provider',
           username: null,
+          usernameStream: null,
           usernameClaimRevision: null,
           displayName: null,
           email: 'ann@example.com',

@@ -45,6 +45,7 @@ describe('the user decider', () => {
               userId: USER,
               method: 'provider',
               username: null,
+              usernameStream: null,
               usernameClaimRevision: null,
               ...profile,
             },
@@ -69,6 +70,7 @@ describe('the user decider', () => {
               userId: USER,
               method: 'password',
               username: 'ann',
+              usernameStream: streams.username('ann'),
               usernameClaimRevision: 0,
               displayName: null,
               email: null,
@@ -176,14 +178,28 @@ describe('the user decider', () => {
       given([registered()])
         .when((user) => setPassword(user, 'h', { name: 'ann', claimRevision: 0 }))
         .then([
-          { type: 'UsernameSet', data: { username: 'ann', usernameClaimRevision: 0 } },
+          {
+            type: 'UsernameSet',
+            data: {
+              username: 'ann',
+              usernameStream: streams.username('ann'),
+              usernameClaimRevision: 0,
+            },
+          },
           { type: 'PasswordSet', data: { passwordHash: 'h' } },
         ]));
 
     it('changes the password of a user with a username', () =>
       given([
         registered(),
-        { type: 'UsernameSet', data: { username: 'ann', usernameClaimRevision: 0 } },
+        {
+          type: 'UsernameSet',
+          data: {
+            username: 'ann',
+            usernameStream: streams.username('ann'),
+            usernameClaimRevision: 0,
+          },
+        },
         passwordSet,
       ])
         .when((user) => setPassword(user, 'h2'))

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { runCommand, type Command } from '../../src/application/commands/index.js';
 import type { CommandContext, Services } from '../../src/application/context.js';
@@ -10,7 +10,24 @@ import type { EventStore, NewEvent } from '../../src/eventstore/port.js';
 import { openSqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createMemoryReadModel } from '../../src/projections/memory.js';
 import { startProjectionRunner } from '../../src/projections/runner.js';
+import { withEventCodec, type PersonalDataKeys } from '../../src/eventstore/codec.js';
 import { testLogger } from './service.js';
+
+/** Per-user data keys in a map: the test's own key store. */
+export const memoryDataKeys = (): PersonalDataKeys & { has(userId: string): boolean } => {
+  const keys = new Map<string, Buffer>();
+  return {
+    keyFor: async (userId) => {
+      if (!keys.has(userId)) keys.set(userId, randomBytes(32));
+      return keys.get(userId)!;
+    },
+    existingKey: async (userId) => keys.get(userId) ?? null,
+    destroy: async (userId) => {
+      keys.delete(userId);
+    },
+    has: (userId) => keys.has(userId),
+  };
+};
 
 export interface Appended {
   stream: string;
@@ -36,7 +53,11 @@ export interface SpecOptions {
  * this refusal, and nothing appended).
  */
 export const commandSpec = async (options: SpecOptions = {}) => {
-  const store = options.store ?? openSqliteEventStore({ file: ':memory:' });
+  // As in the service: personal data sealed with per-user keys (kept in memory here).
+  const store = withEventCodec(
+    options.store ?? openSqliteEventStore({ file: ':memory:' }),
+    memoryDataKeys(),
+  );
   const readModel = createMemoryReadModel();
   const projection = await startProjectionRunner({
     store,

@@ -49,6 +49,7 @@ export const registered = (userId = USER, profile = {}): UserEvent => ({
     userId,
     method: 'provider',
     username: null,
+    usernameStream: null,
     usernameClaimRevision: null,
     displayName: null,
     email: null,

@@ -1,0 +1,146 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { upcast } from '../domain/upcasting.js';
+import { userIdOfStream } from '../domain/values.js';
+import type { EventStore, NewEvent, StoredEvent } from './port.js';
+
+/** Fields of user events that hold personal data; they are sealed with the user's key. */
+const PERSONAL = new Set(['username', 'displayName', 'email', 'passwordHash']);
+
+/** What reads show where personal data was, once the person's key is destroyed. */
+export const ERASED = '[erased]';
+
+/** One data key per user, kept beside the read model, wrapped with the service's keyring. */
+export interface PersonalDataKeys {
+  /** The user's key, made on first use. */
+  keyFor(userId: string): Promise<Buffer>;
+  /** The user's key, or null once it was destroyed (or never made). */
+  existingKey(userId: string): Promise<Buffer | null>;
+  destroy(userId: string): Promise<void>;
+}
+
+interface Sealed {
+  paths: string[];
+  sealed: string;
+}
+
+/**
+ * The event store as the service uses it: personal data in user events is encrypted with
+ * the user's own key when appended and decrypted when read (crypto-shredding: destroying
+ * the key, which an appended `UserErased` does, erases the person from the log while the
+ * history still replays, showing "[erased]"); and events written with an older schema are
+ * upcast on read. Every reader (commands, projections, audit) sees the same events.
+ */
+export const withEventCodec = (store: EventStore, keys: PersonalDataKeys): EventStore => {
+  const decode = async (event: StoredEvent): Promise<StoredEvent> => {
+    let data = event.data;
+    const userId = userIdOfStream(event.stream);
+    const sealed = data.$personal as Sealed | undefined;
+    if (userId && sealed)
+      data = await open(data, sealed, await keys.existingKey(userId), userId);
+    return { ...event, data: upcast(event.type, event.metadata.schemaVersion, data) };
+  };
+  const decodeAll = (events: StoredEvent[]) => Promise.all(events.map(decode));
+
+  return {
+    append: async (stream, events, expected) => {
+      const userId = userIdOfStream(stream);
+      const encoded = userId ? await sealAll(events, userId, keys) : events;
+      const result = await store.append(stream, encoded, expected);
+      if (userId && events.some((event) => event.type === 'UserErased')) {
+        await keys.destroy(userId);
+      }
+      return result;
+    },
+    readStream: async (stream) => decodeAll(await store.readStream(stream)),
+    readAll: async (options) => decodeAll(await store.readAll(options)),
+    subscribe: async function* (options) {
+      for await (const event of store.subscribe(options)) yield await decode(event);
+    },
+    headPosition: () => store.headPosition(),
+    close: () => store.close(),
+  };
+};
+
+const sealAll = async (
+  events: NewEvent[],
+  userId: string,
+  keys: PersonalDataKeys,
+): Promise<NewEvent[]> => {
+  const personal = events.map((event) => collect(event.data as Record<string, unknown>));
+  if (personal.every((found) => found.paths.length === 0)) return events;
+  const key = await keys.keyFor(userId);
+  return events.map((event, index) => {
+    const { rest, paths, values } = personal[index]!;
+    if (paths.length === 0) return event;
+    return {
+      ...event,
+      data: { ...rest, $personal: { paths, sealed: seal(values, key, userId) } },
+    };
+  });
+};
+
+/** Takes the personal fields out of event data (nested ones too), by path. */
+const collect = (data: Record<string, unknown>) => {
+  const paths: string[] = [];
+  const values: Record<string, string> = {};
+  const strip = (value: unknown, path: string): unknown => {
+    if (Array.isArray(value)) return value.map((item, i) => strip(item, `${path}${i}.`));
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([key, field]) => {
+        if (PERSONAL.has(key) && typeof field === 'string') {
+          paths.push(`${path}${key}`);
+          values[`${path}${key}`] = field;
+          return [key, null];
+        }
+        return [key, strip(field, `${path}${key}.`)];
+      }),
+    );
+  };
+  return { rest: strip(data, '') as Record<string, unknown>, paths, values };
+};
+
+const seal = (values: Record<string, string>, key: Buffer, userId: string): string => {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(userId));
+  const body = Buffer.concat([
+    cipher.update(JSON.stringify(values), 'utf8'),
+    cipher.final(),
+  ]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+};
+
+/** Puts the personal fields back, or "[erased]" where they were when the key is gone. */
+const open = async (
+  data: Record<string, unknown>,
+  sealed: Sealed,
+  key: Buffer | null,
+  userId: string,
+): Promise<Record<string, unknown>> => {
+  let values: Record<string, string> | null = null;
+  if (key) {
+    const bytes = Buffer.from(sealed.sealed, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
+    decipher.setAAD(Buffer.from(userId));
+    decipher.setAuthTag(bytes.subarray(12, 28));
+    values = JSON.parse(
+      Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString(
+        'utf8',
+      ),
+    ) as Record<string, string>;
+  }
+  const { $personal: _sealed, ...rest } = data;
+  const restored = structuredClone(rest);
+  for (const path of sealed.paths) {
+    setPath(restored, path, values ? (values[path] ?? null) : ERASED);
+  }
+  return restored;
+};
+
+const setPath = (target: Record<string, unknown>, path: string, value: unknown): void => {
+  const parts = path.split('.');
+  let node: Record<string, unknown> = target;
+  for (const part of parts.slice(0, -1)) node = node[part] as Record<string, unknown>;
+  node[parts.at(-1)!] = value;
+};

@@ -1,0 +1,94 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config, ServiceToken } from './config.js';
+import { withEventCodec } from './eventstore/codec.js';
+import { connectEventStoreDb } from './eventstore/eventStoreDb.js';
+import type { EventStore } from './eventstore/port.js';
+import { openSqliteEventStore } from './eventstore/sqlite.js';
+import { loadOrCreateDevelopmentSecrets, type DevelopmentSecrets } from './secrets.js';
+import { openSideStores, type SideStores } from './storage/sideStores.js';
+import { createTokenCipher, parseKeyring } from './storage/tokenCipher.js';
+
+export interface Secrets {
+  tokens: ServiceToken[];
+  sessionSecret: string;
+  tokenKey: string;
+  /** Present when some were generated for development. */
+  development: DevelopmentSecrets | null;
+}
+
+export interface Stores {
+  dataDir: string;
+  secrets: Secrets;
+  /** The log as every reader sees it: personal data decrypted, old schemas upcast. */
+  store: EventStore;
+  side: SideStores;
+  close(): Promise<void>;
+}
+
+/** Secrets from the configuration, or generated into the data directory for development. */
+export const resolveSecrets = (
+  config: Config,
+  dataDir: string,
+  logger?: Logger,
+): Secrets => {
+  const generated =
+    !config.serviceTokens || !config.sessionSecret || !config.tokenEncryptionKey
+      ? loadOrCreateDevelopmentSecrets(dataDir)
+      : null;
+  if (generated && (!config.sessionSecret || !config.tokenEncryptionKey)) {
+    logger?.warn(
+      { file: generated.file },
+      'using generated development secrets; set SESSION_SECRET and TOKEN_ENCRYPTION_KEY',
+    );
+  }
+  return {
+    tokens: config.serviceTokens ?? [generated!.serviceToken],
+    sessionSecret: config.sessionSecret ?? generated!.sessionSecret,
+    tokenKey: config.tokenEncryptionKey ?? generated!.tokenEncryptionKey,
+    development: generated,
+  };
+};
+
+/**
+ * Everything the service keeps, opened from its configuration: the log (SQLite or
+ * EventStoreDB) behind the personal-data codec, and the side stores (SQLite or MongoDB).
+ * Used by the service, the projector and the CLI alike.
+ */
+export const openStores = async (options: {
+  config: Config;
+  logger: Logger;
+  /** Replaces the log (tests of other adapters, fault injection). */
+  eventStore?: EventStore;
+}): Promise<Stores> => {
+  const { config, logger } = options;
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const secrets = resolveSecrets(config, dataDir, logger);
+  const cipher = createTokenCipher(parseKeyring(secrets.tokenKey));
+
+  const side = await openSideStores({ config, dataDir, logger, cipher });
+  let raw: EventStore;
+  try {
+    raw =
+      options.eventStore ??
+      (config.eventStoreUrl
+        ? await connectEventStoreDb({ connectionString: config.eventStoreUrl, logger })
+        : openSqliteEventStore({ file: join(dataDir, 'events.sqlite'), logger }));
+  } catch (error) {
+    await side.close();
+    throw error;
+  }
+  const store = withEventCodec(raw, side.dataKeys);
+  return {
+    dataDir,
+    secrets,
+    store,
+    side,
+    close: async () => {
+      await store.close();
+      await side.close();
+    },
+  };
+};

@@ -120,6 +120,14 @@ export const startService = async (
     passwords: { cost: config.passwordHashCost },
     repairGraceMs: config.repairGraceMs,
     maxAttempts: 12,
+    outsideLog: {
+      removeTokens: async (identities) => {
+        // The vault's own clock: tokens stored up to this millisecond go.
+        const before = new Date(Date.now() + 1);
+        for (const identity of identities) await vault.removeIfOlder(identity, before);
+      },
+      endSessions: (userId) => side.endSessionsOf(userId),
+    },
   };
 
   // 3. Ready once it listens, the log is replayed and half-done work from before settled.

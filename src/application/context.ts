@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Policy } from '../domain/policies.js';
+import type { IdentityKey } from '../domain/values.js';
 import type { EventMetadata, EventStore } from '../eventstore/port.js';
 import type { ReadModel } from '../projections/port.js';
 import type { ProjectionRunner } from '../projections/runner.js';
@@ -24,6 +25,20 @@ export interface PasswordHashing {
   cost: number;
 }
 
+/**
+ * What the service keeps about a person outside the log: provider tokens and browser
+ * sessions. Unlinking takes an identity's tokens with it; erasure takes everything.
+ */
+export interface PersonalDataOutsideLog {
+  /**
+   * Removes the identities' tokens stored until now (ones stored later belong to whoever
+   * claimed the identity since).
+   */
+  removeTokens(identities: IdentityKey[]): Promise<void>;
+  /** Ends every browser session signed in as the user. */
+  endSessions(userId: string): Promise<number>;
+}
+
 export interface Services {
   store: EventStore;
   readModel: ReadModel;
@@ -36,4 +51,6 @@ export interface Services {
   repairGraceMs: number;
   /** How many times a command re-reads and decides again after a revision conflict. */
   maxAttempts: number;
+  /** Absent in tests of the log alone: a token sweep still removes orphaned tokens. */
+  outsideLog?: PersonalDataOutsideLog;
 }

@@ -99,6 +99,18 @@ const holderOf = async (
     : { status: 'free' };
 };
 
+/**
+ * Who holds an identity now, once half-done work on it is settled: the account a person
+ * proves control of by signing in with it (the merge flow of the account page).
+ */
+export const identityHolder = async (
+  services: Services,
+  context: CommandContext,
+  identity: IdentityKey,
+  profile: ProfileData,
+): Promise<SignInContext['holder']> =>
+  holderOf(startExecution(services, context), identity, profile);
+
 const signedIn = (userId: string, created: boolean, linked: boolean): SignInOutcome => ({
   kind: 'signed-in',
   userId,

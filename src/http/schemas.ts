@@ -142,6 +142,7 @@ export const forms = {
     username: z.preprocess(blankAsMissing, Username.optional()),
   }),
   unlink: z.looseObject({ provider: ProviderName, subject: Subject }),
+  merge: z.looseObject({ mergedId: UserId }),
 };
 
 export const CommandAnswer = z

@@ -25,6 +25,8 @@ export interface SideStores {
   /** With MongoDB, who advances the shared read model (one instance at a time). */
   leadership?: Leadership;
   sessionStore: session.Store;
+  /** Ends the user's sessions (signed in, or a link waiting for it): erasure. */
+  endSessionsOf(userId: string): Promise<number>;
   vault: TokenVault;
   idempotency: IdempotencyStore;
   /** The per-user keys that seal personal data in the log (see eventstore/codec.ts). */
@@ -60,11 +62,25 @@ export const openSideStores = async (options: {
       // FerretDB has no TTL indexes: expired sessions are removed by a sweep instead.
       autoRemove: 'interval',
       autoRemoveInterval: 15,
+      // Sessions are kept as documents, so that a user's sessions can be found; ones
+      // stored as strings by earlier versions are still read.
+      unserialize: (stored: unknown) =>
+        (typeof stored === 'string' ? JSON.parse(stored) : stored) as session.SessionData,
     });
+    const sessions = db.collection<{ _id: string }>('sessions');
     return {
       readModel,
       leadership: lease ?? { isLeader: () => false, onChange: () => {} },
       sessionStore,
+      endSessionsOf: async (userId) =>
+        (
+          await sessions.deleteMany({
+            $or: [
+              { 'session.passport.user.userId': userId },
+              { 'session.pendingLink.ownerId': userId },
+            ],
+          })
+        ).deletedCount,
       vault: createMongoTokenVault(db, options.cipher),
       dataKeys: createMongoDataKeys(db, options.cipher),
       idempotency: await createMongoIdempotencyStore(db),
@@ -87,6 +103,7 @@ export const openSideStores = async (options: {
   return {
     readModel,
     sessionStore,
+    endSessionsOf: (userId) => Promise.resolve(sessionStore.endSessionsOf(userId)),
     vault,
     idempotency,
     dataKeys,

@@ -28,6 +28,17 @@ export class SqliteSessionStore extends session.Store {
       );
       CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
     `);
+    // The signed-in user of each session, so that erasure can end them all.
+    const columns = this.db.prepare('PRAGMA table_xinfo(sessions)').all() as {
+      name: string;
+    }[];
+    if (!columns.some((column) => column.name === 'user_id')) {
+      this.db.exec(`
+        ALTER TABLE sessions ADD COLUMN user_id TEXT
+          GENERATED ALWAYS AS (json_extract(sess, '$.passport.user.userId')) VIRTUAL;
+      `);
+    }
+    this.db.exec('CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id)');
     this.statements = {
       get: this.db.prepare<[string, number], { sess: string }>(
         'SELECT sess FROM sessions WHERE sid = ? AND expires > ?',
@@ -39,6 +50,11 @@ export class SqliteSessionStore extends session.Store {
       touch: this.db.prepare('UPDATE sessions SET expires = ? WHERE sid = ?'),
       destroy: this.db.prepare('DELETE FROM sessions WHERE sid = ?'),
       sweep: this.db.prepare('DELETE FROM sessions WHERE expires <= ?'),
+      // Signed in as the user, or holding a link waiting for the user (with its email).
+      endFor: this.db.prepare(
+        `DELETE FROM sessions WHERE user_id = ?
+           OR json_extract(sess, '$.pendingLink.ownerId') = ?`,
+      ),
     };
     this.sweeper = setInterval(() => this.sweep(), 15 * 60 * 1000);
     this.sweeper.unref();
@@ -67,6 +83,11 @@ export class SqliteSessionStore extends session.Store {
     this.run(callback, () => {
       this.statements.destroy.run(sid);
     });
+  }
+
+  /** Ends every session signed in as the user or waiting to link to it; how many. */
+  endSessionsOf(userId: string): number {
+    return this.statements.endFor.run(userId, userId).changes;
   }
 
   sweep(): number {

@@ -68,6 +68,8 @@ export const startTestService = async (
     now?: () => Date;
     decideSignIn?: StartOptions['decideSignIn'];
     wrapIdempotencyStore?: StartOptions['wrapIdempotencyStore'];
+    /** Where the service logs (captured by tests that read the logs). */
+    logger?: StartOptions['logger'];
   } = {},
 ): Promise<TestService> => {
   let config = options.config;
@@ -85,7 +87,7 @@ export const startTestService = async (
     });
   }
   const running = await startService(config, {
-    logger: testLogger(),
+    logger: options.logger ?? testLogger(),
     eventStore: options.eventStore?.(config),
     now: options.now,
     decideSignIn: options.decideSignIn,

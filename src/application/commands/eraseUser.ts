@@ -3,7 +3,7 @@ import {
   assertRevision,
   eraseUser as decideErase,
 } from '../../domain/user.js';
-import { streams } from '../../domain/values.js';
+import { streams, type IdentityKey } from '../../domain/values.js';
 import { append, loadUser, type Execution } from '../execution.js';
 import { resultFor, retryOnConflict, type CommandResult } from '../result.js';
 import { guardRefOf, settleGuard } from '../settle.js';
@@ -42,9 +42,22 @@ export const eraseUser = async (
 
   // Every guard this user settled as its own: identities and the username.
   const held = [...erased.claims].filter(([, claim]) => claim.outcome === 'linked');
+  const identities: IdentityKey[] = [];
   for (const [stream] of held) {
     const ref = guardRefOf(stream);
-    if (ref) await settleGuard(execution, ref, { ownStep: true });
+    if (!ref) continue;
+    await settleGuard(execution, ref, { ownStep: true });
+    if (ref.kind === 'identity') identities.push(ref.identity);
+  }
+  // What is kept outside the log: tokens and sessions. (A repeated erasure does it again.)
+  const outside = execution.services.outsideLog;
+  if (outside) {
+    await outside.removeTokens(identities);
+    const ended = await outside.endSessions(command.userId);
+    execution.services.logger.info(
+      { userId: command.userId, identities: identities.length, sessions: ended },
+      'erased: tokens removed and sessions ended',
+    );
   }
   return resultFor(execution, command.userId, false);
 };

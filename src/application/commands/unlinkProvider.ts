@@ -48,5 +48,7 @@ export const unlinkProvider = (
     const events = decideUnlink(user.state, identity);
     await append(execution, streams.user(command.userId), events, user.state.revision);
     await settleGuard(execution, ref, { ownStep: true });
+    // The connection's tokens go with it (tokens stored since belong to a new holder).
+    await execution.services.outsideLog?.removeTokens([identity]);
     return resultFor(execution, command.userId, false);
   });

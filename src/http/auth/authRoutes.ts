@@ -9,12 +9,17 @@ import type { Passport } from 'passport';
 import { runCommand } from '../../application/commands/index.js';
 import type { Services } from '../../application/context.js';
 import { loadUser, startExecution } from '../../application/execution.js';
-import { signInWithProvider, type SignInDecider } from '../../application/signIn.js';
+import {
+  identityHolder,
+  signInWithProvider,
+  type SignInDecider,
+} from '../../application/signIn.js';
 import type { ProviderName } from '../../config.js';
 import { isAccountLinkingError } from '../../domain/errors.js';
 import type { TokenVault } from '../../storage/tokenVault.js';
 import { accountPage } from '../pages/accountPage.js';
 import { confirmPage } from '../pages/confirmPage.js';
+import { mergePage } from '../pages/mergePage.js';
 import type { MessageKey } from '../pages/messagePage.js';
 import { signInPage } from '../pages/signInPage.js';
 import {
@@ -34,6 +39,8 @@ const PENDING_LINK_MS = 15 * 60 * 1000;
 /** How long a person may take at the provider before the sign-in must start again. */
 const FLOW_MS = 10 * 60 * 1000;
 const RECENT_CALLBACK_MS = 60 * 1000;
+/** How long a proven second account waits for the merge to be confirmed. */
+const PENDING_MERGE_MS = 10 * 60 * 1000;
 
 /**
  * What is wrong with a callback before Passport sees it: a state this session never got
@@ -225,7 +232,7 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     res: Response,
     next: NextFunction,
     provider: ProviderName,
-    state: { intent: 'sign-in' } | { intent: 'link'; userId: string },
+    state: { intent: 'sign-in' } | { intent: 'link' | 'merge'; userId: string },
   ) => {
     req.session.oauthStarted = { ...req.session.oauthStarted, [provider]: Date.now() };
     passport.authenticate(
@@ -244,27 +251,31 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     startFlow(req, res, next, provider, { intent: 'sign-in' });
   });
 
-  router.post(
-    '/auth/:provider/link',
-    deps.rateLimit,
-    form,
-    deps.csrfProtection,
-    (req, res, next) => {
-      const provider = req.params.provider as string;
-      if (!known(provider)) return showMessage(res, 404, 'not-found');
-      const user = sessionUserOf(req);
-      if (!user) return showMessage(res, 401, 'sign-in-first');
-      startFlow(req, res, next, provider, { intent: 'link', userId: user.userId });
-    },
-  );
+  // Linking a provider, or proving control of a second account to merge, starts from a
+  // form of the account page.
+  for (const intent of ['link', 'merge'] as const) {
+    router.post(
+      `/auth/:provider/${intent}`,
+      deps.rateLimit,
+      form,
+      deps.csrfProtection,
+      (req, res, next) => {
+        const provider = req.params.provider as string;
+        if (!known(provider)) return showMessage(res, 404, 'not-found');
+        const user = sessionUserOf(req);
+        if (!user) return showMessage(res, 401, 'sign-in-first');
+        startFlow(req, res, next, provider, { intent, userId: user.userId });
+      },
+    );
 
-  router.all('/auth/:provider/link', (_req, res) => {
-    res.setHeader('Allow', 'POST');
-    res
-      .status(405)
-      .type('text/plain')
-      .send('Linking starts with the form on the account page.');
-  });
+    router.all(`/auth/:provider/${intent}`, (_req, res) => {
+      res.setHeader('Allow', 'POST');
+      res
+        .status(405)
+        .type('text/plain')
+        .send('This starts with a form on the account page.');
+    });
+  }
 
   // Callbacks being handled or handled a moment ago, by state: a double click or a reload
   // of the callback ends where the first one did instead of on an error page.
@@ -348,11 +359,15 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
     }
 
     const state = (info?.state ?? {}) as { intent?: string; userId?: string };
-    const intent = state.intent === 'link' ? 'link' : 'sign-in';
     const signedIn = sessionUserOf(req)?.userId ?? null;
-    // A link must come back to the session that started it.
-    if (intent === 'link' && state.userId !== signedIn)
+    // A link or merge must come back to the session that started it.
+    if (
+      (state.intent === 'link' || state.intent === 'merge') &&
+      state.userId !== signedIn
+    )
       return showMessage(res, 400, 'expired');
+    if (state.intent === 'merge') return proveOtherAccount(req, res, provider, identity);
+    const intent = state.intent === 'link' ? 'link' : 'sign-in';
 
     const outcome = await signInWithProvider(
       services,
@@ -401,6 +416,55 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
           name,
         );
     }
+  };
+
+  // The person signed in with an identity to prove they control the account holding it.
+  const proveOtherAccount = async (
+    req: Request,
+    res: Response,
+    provider: ProviderName,
+    identity: ProviderIdentity,
+  ): Promise<void> => {
+    const survivorId = sessionUserOf(req)!.userId;
+    const holder = await identityHolder(
+      services,
+      browserContext(req, res, 'merge'),
+      identity,
+      identity.profile,
+    );
+    if (holder.status !== 'linked') {
+      req.session.notice = {
+        kind: 'error',
+        text: `No account here signs in with that ${title(provider)} account; use "Connect ${title(provider)}" to add it to this one.`,
+      };
+      return res.redirect(303, '/account');
+    }
+    // The identity keeps its tokens wherever it ends up (they are stored by identity).
+    await deps.vault.put(identity, identity.tokens);
+    return proposeMerge(req, res, survivorId, holder.userId, provider);
+  };
+
+  const proposeMerge = (
+    req: Request,
+    res: Response,
+    survivorId: string,
+    mergedId: string,
+    provedWith: string,
+  ): void => {
+    if (mergedId === survivorId) {
+      req.session.notice = {
+        kind: 'info',
+        text: 'That is the account you are signed in to already; nothing to merge.',
+      };
+      return res.redirect(303, '/account');
+    }
+    req.session.pendingMerge = {
+      survivorId,
+      mergedId,
+      provedWith,
+      expiresAt: Date.now() + PENDING_MERGE_MS,
+    };
+    res.redirect(303, '/account/merge');
   };
 
   // 3. Passwords: sign in, sign up.
@@ -486,8 +550,7 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
             subject: input.subject,
           },
         });
-        // The connection's tokens go with it.
-        await deps.vault.remove(input);
+
         req.session.notice = {
           kind: 'info',
           text: `${title(input.provider)} was unlinked.`,
@@ -499,6 +562,108 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
       res.redirect(303, '/account');
     }),
   );
+
+  // 5. Merging a second account the person proved control of (by a provider above, or by
+  //    its password here) into the signed-in one, after a confirmation page.
+  router.post(
+    '/account/merge/password',
+    deps.rateLimit,
+    form,
+    deps.csrfProtection,
+    (req, res, next) => {
+      const user = sessionUserOf(req);
+      if (!user) return showMessage(res, 401, 'sign-in-first');
+      passport.authenticate(
+        'local',
+        { session: false },
+        (error: unknown, other: { userId: string } | false) => {
+          if (error) return next(error);
+          if (!other) {
+            req.session.notice = {
+              kind: 'error',
+              text: 'The username or password of the other account is not right.',
+            };
+            return res.redirect(303, '/account');
+          }
+          proposeMerge(req, res, user.userId, other.userId, 'password');
+        },
+      )(req, res, next);
+    },
+  );
+
+  const pendingMergeOf = (req: Request) => {
+    const pending = req.session.pendingMerge;
+    const user = sessionUserOf(req);
+    return pending &&
+      user?.userId === pending.survivorId &&
+      pending.expiresAt > Date.now()
+      ? pending
+      : null;
+  };
+
+  router.get(
+    '/account/merge',
+    safely(async (req, res) => {
+      if (!sessionUserOf(req)) return showMessage(res, 401, 'sign-in-first');
+      const pending = pendingMergeOf(req);
+      if (!pending) return showMessage(res, 400, 'expired');
+      const execution = startExecution(services, browserContext(req, res, 'merge'));
+      const survivor = (await loadUser(execution, pending.survivorId)).state;
+      const other = (await loadUser(execution, pending.mergedId)).state;
+      if (other.status !== 'active') {
+        delete req.session.pendingMerge;
+        req.session.notice = {
+          kind: 'error',
+          text: 'The other account is closed already; nothing to merge.',
+        };
+        return res.redirect(303, '/account');
+      }
+      res.type('html').send(
+        mergePage({
+          survivor,
+          other,
+          provedWith: pending.provedWith,
+          csrfToken: deps.csrfToken(req),
+        }),
+      );
+    }),
+  );
+
+  router.post(
+    '/account/merge',
+    form,
+    deps.csrfProtection,
+    safely(async (req, res) => {
+      const user = sessionUserOf(req);
+      if (!user) return showMessage(res, 401, 'sign-in-first');
+      const pending = pendingMergeOf(req);
+      const mergedId = forms.merge.safeParse(req.body ?? {}).data?.mergedId;
+      // Only the account proven in this session, and only from the page that showed it.
+      if (!pending || pending.mergedId !== mergedId) {
+        return showMessage(res, 400, 'expired');
+      }
+      delete req.session.pendingMerge;
+      try {
+        await runCommand(services, browserContext(req, res, 'merge'), {
+          name: 'merge-users',
+          input: { survivorId: user.userId, mergedId: pending.mergedId },
+        });
+        req.session.notice = {
+          kind: 'info',
+          text: 'The other account was merged into this one; its connections are here now.',
+        };
+      } catch (error) {
+        if (!isAccountLinkingError(error)) throw error;
+        req.session.notice = { kind: 'error', text: refusalText(error) };
+      }
+      res.redirect(303, '/account');
+    }),
+  );
+
+  router.post('/account/merge/cancel', form, deps.csrfProtection, (req, res) => {
+    delete req.session.pendingMerge;
+    res.redirect(303, '/account');
+  });
 
   router.post(
     '/account/password',
@@ -556,6 +721,8 @@ const REFUSALS: Record<string, string> = {
   'last-sign-in-method':
     'That is your only way to sign in; add another before removing it.',
   'identity-not-linked': 'That account is not connected to you.',
+  'provider-already-linked':
+    'Both accounts have this kind of provider connected, and an account may have only one; unlink one of them first.',
   'validation-failed': 'Some fields are not valid',
 };
 

@@ -12,6 +12,14 @@ declare module 'express-session' {
     notice?: { kind: 'info' | 'error'; text: string };
     /** An identity waiting for its email's owner to sign in (EMAIL_MATCH=confirm). */
     pendingLink?: PendingLink & { profile: ProfileData };
+    /** A second account the signed-in person proved control of, to merge into theirs. */
+    pendingMerge?: {
+      survivorId: string;
+      mergedId: string;
+      /** A provider name, or "password". */
+      provedWith: string;
+      expiresAt: number;
+    };
     /** When each provider's flow started in this session (flows expire). */
     oauthStarted?: Partial<Record<string, number>>;
   }

@@ -101,6 +101,27 @@ export const accountPage = (model: AccountPageModel): string => {
           </button>
         </p>
       </form>
+      <h2>Merge another account into this one</h2>
+      <p>
+        Signed up twice? Sign in to the other account once more and it is merged into this
+        one: its connections move here and it is closed. You confirm before anything
+        changes.
+      </p>
+      ${model.providers.map(
+        (provider) =>
+          html`<form method="post" action="/auth/${provider}/merge" class="inline">
+            ${csrf} <button type="submit">Prove with ${title(provider)}</button>
+          </form> `,
+      )}
+      <form method="post" action="/account/merge/password">
+        ${csrf}
+        <label for="merge-username">Or its username</label>
+        <input type="text" id="merge-username" name="username" autocomplete="off" required />
+        <label for="merge-password">and its password</label>
+        <input type="password" id="merge-password" name="password" autocomplete="off"
+          required />
+        <p><button type="submit">Prove with the password</button></p>
+      </form>
       <h2>Leave</h2>
       <form method="post" action="/auth/logout">
         ${csrf}<button type="submit">Sign out</button>

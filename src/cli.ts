@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { SingleBar } from 'cli-progress';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { exportLog } from './audit/export.js';
 import { auditData, userHistory, userStateAt } from './audit/history.js';
@@ -9,7 +9,7 @@ import { verifyLog } from './audit/verify.js';
 import { ConfigError, loadConfig } from './config.js';
 import { identityKeyOf } from './domain/values.js';
 import { userView } from './http/views.js';
-import { rebuildProjections } from './projections/rebuild.js';
+import { RebuildRunning, rebuildProjections } from './projections/rebuild.js';
 import { connectMongo } from './storage/mongo.js';
 import { openStores, type Stores } from './stores.js';
 
@@ -44,6 +44,14 @@ const progressBar = (label: string) =>
         hideCursor: true,
       })
     : null;
+
+/** A whole number of seconds, 0 to one hour. */
+const seconds = (value: string): number => {
+  if (!/^\d+$/.test(value) || Number(value) > 3600) {
+    throw new InvalidArgumentError('a whole number of seconds, at most 3600');
+  }
+  return Number(value);
+};
 
 const short = (id: string | null | undefined) => (id ? id.slice(0, 8) : '-');
 
@@ -177,12 +185,15 @@ program
     'Build the MongoDB read model anew from the whole log beside the one in use, then switch ' +
       'reads to it and drop the old one, while the service keeps answering.',
   )
-  .option(
-    '--switch-grace <seconds>',
-    'time instances get to switch before the old one is dropped',
-    '5',
+  .addOption(
+    new Option(
+      '--switch-grace <seconds>',
+      'time instances get to switch before the old one is dropped',
+    )
+      .default(5)
+      .argParser(seconds),
   )
-  .action((options: { switchGrace: string }) =>
+  .action((options: { switchGrace: number }) =>
     withStores(async ({ store }) => {
       const config = loadConfig();
       if (!config.mongoUrl) {
@@ -200,7 +211,8 @@ program
         const result = await rebuildProjections({
           db,
           store,
-          switchGraceMs: Number(options.switchGrace) * 1000,
+          switchGraceMs: options.switchGrace * 1000,
+          logger: pino({ level: 'warn' }),
           onProgress: ({ events, fraction }) =>
             bar.update(Math.round(fraction * 1000), { events }),
         });
@@ -218,5 +230,5 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
-  process.exit(error instanceof ConfigError ? 2 : 1);
+  process.exit(error instanceof ConfigError || error instanceof RebuildRunning ? 2 : 1);
 });

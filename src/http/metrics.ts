@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface Metrics {
   registry: Registry;
   commandDone(command: string, outcome: string, ms: number): void;
-  projectionAt(position: bigint | null, head: bigint | null): void;
+  projectionAt(position: bigint | null, head: bigint | null, now?: number): void;
 }
 
 /** Prometheus metrics of one service instance, on a registry of its own. */
@@ -23,25 +23,30 @@ export const createMetrics = (): Metrics => {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
-  const position = new Gauge({
-    name: 'account_links_projection_position',
-    help: 'Log position the read model has applied',
+  // Log positions are not counts of events (EventStoreDB's are commit offsets), so the
+  // lag is told in time: how long the read model has been behind the log's head.
+  const behind = new Gauge({
+    name: 'account_links_projection_behind',
+    help: '1 while the read model has not applied the head of the log, else 0',
     registers: [registry],
   });
   const lag = new Gauge({
-    name: 'account_links_projection_lag',
-    help: 'Log positions between the head of the log and the read model',
+    name: 'account_links_projection_lag_seconds',
+    help: 'Seconds since the read model was last seen caught up with the log (sampled)',
     registers: [registry],
   });
+  let caughtUpAt = Date.now();
   return {
     registry,
     commandDone: (command, outcome, ms) => {
       commands.inc({ command, outcome });
       duration.observe({ command }, ms / 1000);
     },
-    projectionAt: (applied, head) => {
-      position.set(Number(applied ?? 0n));
-      lag.set(Number((head ?? 0n) - (applied ?? 0n)));
+    projectionAt: (applied, head, now = Date.now()) => {
+      const late = head !== null && (applied === null || applied < head);
+      if (!late) caughtUpAt = now;
+      behind.set(late ? 1 : 0);
+      lag.set((now - caughtUpAt) / 1000);
     },
   };
 };

@@ -22,7 +22,12 @@ export const holdLease = (options: {
   name: string;
   logger: Logger;
   ttlMs?: number;
-}): Leadership & { stop: () => Promise<void>; owner: string } => {
+}): Leadership & {
+  stop: () => Promise<void>;
+  owner: string;
+  /** Settles once the first attempt to take the lease is over. */
+  ready: Promise<void>;
+} => {
   const ttlMs = options.ttlMs ?? 15_000;
   const leases = options.db.collection<LeaseRow>('leases');
   const owner = randomUUID();
@@ -60,12 +65,13 @@ export const holdLease = (options: {
       options.logger.warn({ err: error }, 'could not renew the projection lease');
       set(false);
     });
-  void tick();
+  const ready = tick();
   const timer = setInterval(tick, Math.max(ttlMs / 3, 50));
   timer.unref();
 
   return {
     owner,
+    ready,
     isLeader: () => leader,
     onChange: (listener) => listeners.push(listener),
     stop: async () => {

@@ -1,7 +1,7 @@
 import { foldEmail, identityKeyOf, type IdentityKey } from '../domain/values.js';
 import type { StoredEvent } from '../eventstore/port.js';
 import type { IdentityDoc, OpenClaimDoc, UserDoc } from './documents.js';
-import type { ReadModel } from './port.js';
+import { assertContiguous, type ReadModel } from './port.js';
 import {
   evolveIdentityDoc,
   evolveUserDoc,
@@ -75,7 +75,10 @@ export const createMemoryReadModel = (): ReadModel => {
 
   return {
     position: async () => checkpoint,
-    apply: async (events) => events.forEach(applyOne),
+    apply: async (events, options = {}) => {
+      assertContiguous(checkpoint, options.after);
+      events.forEach(applyOne);
+    },
     getUser: async (userId) => users.get(userId) ?? null,
     getIdentity: async (identity: IdentityKey) =>
       identities.get(identityKeyOf(identity)) ?? null,

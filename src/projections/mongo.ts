@@ -3,7 +3,7 @@ import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { foldEmail, identityKeyOf, type IdentityKey } from '../domain/values.js';
 import type { StoredEvent } from '../eventstore/port.js';
 import type { IdentityDoc, OpenClaimDoc, UserDoc } from './documents.js';
-import type { ReadModel } from './port.js';
+import { assertContiguous, type ReadModel } from './port.js';
 import {
   evolveIdentityDoc,
   evolveUserDoc,
@@ -62,8 +62,9 @@ export const createMongoReadModel = (db: Db, version: number): ReadModel => {
   const c = collectionsOf(db, version);
   const cpId = checkpointId(version);
 
-  const apply = async (events: StoredEvent[]): Promise<void> => {
+  const apply: ReadModel['apply'] = async (events, options = {}) => {
     const checkpoint = (await c.checkpoints.findOne({ _id: cpId }))?.position;
+    assertContiguous(checkpoint ? positionOf(checkpoint) : null, options.after);
     const fresh = checkpoint
       ? events.filter((event) => storedPosition(event.position) > checkpoint)
       : events;

@@ -9,7 +9,12 @@ import type { IdentityDoc, OpenClaimDoc, UserDoc } from './documents.js';
 export interface ReadModel {
   /** Position of the last applied event, or null before the first. */
   position(): Promise<bigint | null>;
-  apply(events: StoredEvent[]): Promise<void>;
+  /**
+   * Applies events in log order. With `after` (the position of the event just before
+   * them in the log; null for the log's start), a batch that would leave a gap after
+   * the checkpoint is refused with `CheckpointGap`: the checkpoint never skips events.
+   */
+  apply(events: StoredEvent[], options?: { after?: bigint | null }): Promise<void>;
   getUser(userId: string): Promise<UserDoc | null>;
   getIdentity(identity: IdentityKey): Promise<IdentityDoc | null>;
   /** Active users whose email equals this one after folding. */
@@ -19,3 +24,26 @@ export interface ReadModel {
   dropOpenClaim(stream: string, position: bigint): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A batch that does not follow on from the read model's checkpoint (a stale writer). */
+export class CheckpointGap extends Error {
+  constructor(
+    readonly checkpoint: bigint | null,
+    readonly after: bigint | null,
+  ) {
+    super(
+      `the batch follows position ${after ?? 'start'}, the read model is at ${checkpoint ?? 'start'}`,
+    );
+    this.name = 'CheckpointGap';
+  }
+}
+
+/** Throws unless events following `after` continue from `checkpoint` without a gap. */
+export const assertContiguous = (
+  checkpoint: bigint | null,
+  after: bigint | null | undefined,
+): void => {
+  if (after === undefined || after === null) return;
+  if (checkpoint === null || checkpoint < after)
+    throw new CheckpointGap(checkpoint, after);
+};

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
+import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/port.js';
+import { holdLease } from './lease.js';
 import {
   checkpointId,
   collectionsOf,
@@ -21,7 +23,8 @@ export interface RebuildResult {
   events: number;
 }
 
-const BATCH = 1000;
+// Smaller than the live runner's: FerretDB takes seconds per thousand events.
+const BATCH = 250;
 
 /**
  * Builds the next version of the MongoDB read model from the whole log, beside the one in
@@ -34,6 +37,39 @@ export const rebuildProjections = async (options: {
   store: EventStore;
   onProgress?: (progress: RebuildProgress) => void;
   /** How long instances get to switch before the old collections are dropped. */
+  switchGraceMs?: number;
+  logger: Logger;
+}): Promise<RebuildResult> => {
+  // One rebuild at a time: two would build and switch to the same version.
+  const lock = holdLease({
+    db: options.db,
+    name: 'rebuild',
+    logger: options.logger,
+    ttlMs: 60_000,
+  });
+  await lock.ready;
+  try {
+    if (!lock.isLeader()) {
+      throw new RebuildRunning();
+    }
+    return await rebuild(options);
+  } finally {
+    await lock.stop();
+  }
+};
+
+/** Another rebuild holds the lock. */
+export class RebuildRunning extends Error {
+  constructor() {
+    super('another rebuild-projections is running; wait for it to finish');
+    this.name = 'RebuildRunning';
+  }
+}
+
+const rebuild = async (options: {
+  db: Db;
+  store: EventStore;
+  onProgress?: (progress: RebuildProgress) => void;
   switchGraceMs?: number;
 }): Promise<RebuildResult> => {
   const { db, store } = options;
@@ -61,7 +97,7 @@ export const rebuildProjections = async (options: {
     while (target !== null && (after === null || after < target)) {
       const batch = await store.readAll({ after, limit: BATCH });
       if (batch.length === 0) return;
-      await model.apply(batch);
+      await model.apply(batch, { after });
       events += batch.length;
       first ??= batch[0]!.position;
       after = batch.at(-1)!.position;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { EventStore, StoredEvent } from '../eventstore/port.js';
-import type { ReadModel } from './port.js';
+import { CheckpointGap, type ReadModel } from './port.js';
 
 export interface ProjectionRunner {
   /** Resolves true once the read model has applied `position`, false after the timeout. */
@@ -76,15 +76,28 @@ export const startProjectionRunner = async (options: {
   };
 
   // 1. Applying: batches, each tried until it lands (or the runner stops or restarts).
-  const applyBatch = async (batch: StoredEvent[], signal: AbortSignal): Promise<void> => {
+  //    A batch queued before a restart is dropped, never applied (the read model may be
+  //    another version by then, or another instance may lead); and the read model
+  //    refuses a batch that does not follow on from its checkpoint.
+  const applyBatch = async (
+    batch: StoredEvent[],
+    after: bigint | null,
+    signal: AbortSignal,
+  ): Promise<void> => {
     for (let attempt = 1; ; attempt += 1) {
+      if (signal.aborted) return;
       try {
-        await readModel.apply(batch);
+        await readModel.apply(batch, { after });
         failing = false;
         advance(batch.at(-1)!.position);
         return;
       } catch (error) {
         if (signal.aborted) return;
+        if (error instanceof CheckpointGap) {
+          logger.warn({ err: error }, 'read model moved on elsewhere; following again');
+          restartNow();
+          return;
+        }
         failing = true;
         const wait = Math.min(100 * 2 ** attempt, 10_000);
         logger.error({ err: error, attempt, wait }, 'projection batch failed; retrying');
@@ -99,10 +112,16 @@ export const startProjectionRunner = async (options: {
     applied = from === null ? applied : from;
     let pending: StoredEvent[] = [];
     let applying: Promise<void> = Promise.resolve();
+    // The position just before the next batch (where the subscription started, at first).
+    let previous = from;
     const flush = () => {
       const batch = pending;
       pending = [];
-      if (batch.length > 0) applying = applying.then(() => applyBatch(batch, signal));
+      if (batch.length > 0) {
+        const after = previous;
+        previous = batch.at(-1)!.position;
+        applying = applying.then(() => applyBatch(batch, after, signal));
+      }
       return applying;
     };
     let scheduled = false;

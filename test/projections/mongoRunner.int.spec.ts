@@ -125,6 +125,7 @@ describe.skipIf(!base)('the MongoDB read model at work', () => {
         db: mongo.db,
         store: spec.store,
         switchGraceMs: 300,
+        logger: testLogger(),
       });
       writing = false;
       await writer;
@@ -149,6 +150,15 @@ describe.skipIf(!base)('the MongoDB read model at work', () => {
         );
       }
       expect(userIds.length).toBeGreaterThan(30);
+      const identities = log
+        .filter((e) => e.type === 'IdentityClaimed')
+        .map((e) => ({ provider: 'github', subject: e.data.subject as string }));
+      for (const identity of identities) {
+        expect(await live.readModel.getIdentity(identity)).toEqual(
+          await replay.getIdentity(identity),
+        );
+      }
+      expect(await live.readModel.position()).toBe(head);
       const collections = (await mongo.db.listCollections().toArray()).map((c) => c.name);
       expect(collections).not.toContain('users_v1');
       expect(collections).toContain('users_v2');
@@ -161,7 +171,12 @@ describe.skipIf(!base)('the MongoDB read model at work', () => {
       await instance();
     const created = await register('switch');
     await live.runner.waitFor(created.position, 3000);
-    await rebuildProjections({ db: mongo.db, store: spec.store, switchGraceMs: 300 });
+    await rebuildProjections({
+      db: mongo.db,
+      store: spec.store,
+      switchGraceMs: 300,
+      logger: testLogger(),
+    });
     await until(() => live.readModel.version() === 2);
     expect(await live.readModel.getUser(created.userId)).toMatchObject({
       status: 'active',

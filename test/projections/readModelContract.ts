@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { streams } from '../../src/domain/values.js';
 import type { StoredEvent } from '../../src/eventstore/port.js';
-import type { ReadModel } from '../../src/projections/port.js';
+import { CheckpointGap, type ReadModel } from '../../src/projections/port.js';
 import { commandSpec, profile, type CommandSpec } from '../support/commandSpec.js';
 
 export interface ReadModelFixture {
@@ -172,6 +172,46 @@ export const describeReadModelContract = (
         await fixture.rewindCheckpoint!(model, events[half - 1]!.position);
         await model.apply(events.slice(half));
         expect(await snapshot(model, ids)).toEqual(await snapshot(reference, ids));
+      });
+
+    it('refuses a batch that would leave a gap after its checkpoint, and applies one that follows on', async () => {
+      await history();
+      const events = await log();
+      const model = await fixture.fresh();
+      const half = Math.floor(events.length / 2);
+      await model.apply(events.slice(0, half), { after: null });
+      // A stale writer's batch from further on: refused, nothing applied.
+      await expect(
+        model.apply(events.slice(half + 2), { after: events[half + 1]!.position }),
+      ).rejects.toBeInstanceOf(CheckpointGap);
+      expect(await model.position()).toBe(events[half - 1]!.position);
+      // One overlapping the checkpoint applies its new part.
+      await model.apply(events.slice(half - 3), { after: events[half - 4]!.position });
+      expect(await model.position()).toBe(events.at(-1)!.position);
+    });
+
+    // Two writers for a moment (a lease handing over), or a crash between documents and
+    // checkpoint: an event applied again must never take a document back in time.
+    if (options.keepsCheckpointApart)
+      it('never lets an event applied again overwrite a newer document', async () => {
+        const ids = await history();
+        const events = await log();
+        const reference = await fixture.fresh();
+        await reference.apply(events);
+        const expected = await snapshot(reference, ids);
+
+        const model = await fixture.fresh();
+        await model.apply(events);
+        for (let k = 1; k < events.length; k += 1) {
+          await fixture.rewindCheckpoint!(model, events[k - 1]!.position);
+          await model.apply([events[k]!], { after: events[k - 1]!.position });
+          const { users, identities, byEmail } = await snapshot(model, ids);
+          expect({ users, identities, byEmail }).toEqual({
+            users: expected.users,
+            identities: expected.identities,
+            byEmail: expected.byEmail,
+          });
+        }
       });
 
     it('keeps no open claim once every command finished, and lists one left half-done', async () => {

@@ -1,7 +1,6 @@
 import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { foldEmail, identityKeyOf, type IdentityKey } from '../domain/values.js';
-import type { StoredEvent } from '../eventstore/port.js';
 import type { IdentityDoc, OpenClaimDoc, UserDoc } from './documents.js';
 import { assertContiguous, type ReadModel } from './port.js';
 import {

@@ -28,7 +28,7 @@ const withStores = async <T>(work: (stores: Stores) => Promise<T>): Promise<T> =
   const config = loadConfig();
   const stores = await openStores({
     config: { ...config, runProjector: false },
-    logger: pino({ level: 'warn' }),
+    logger: pino({ level: 'warn' }, pino.destination(2)),
   });
   try {
     return await work(stores);
@@ -212,7 +212,7 @@ program
           db,
           store,
           switchGraceMs: options.switchGrace * 1000,
-          logger: pino({ level: 'warn' }),
+          logger: pino({ level: 'warn' }, pino.destination(2)),
           onProgress: ({ events, fraction }) =>
             bar.update(Math.round(fraction * 1000), { events }),
         });

@@ -227,6 +227,87 @@ export const openApiDocument = (): object => {
     ['user-not-found'],
     'The user as it was at that instant (inclusive), replayed from the log. Scope `audit`.',
   );
+  const Holding = z
+    .object({
+      userId: UserId.nullable(),
+      from: z.iso.datetime(),
+      to: z.iso.datetime().nullable().meta({ description: 'null while it lasts' }),
+      purpose: z.enum(['register', 'link', 'merge', 'unowned']),
+      previousUserId: UserId.nullable().meta({ description: 'For a merge: moved from' }),
+      ended: z
+        .string()
+        .nullable()
+        .meta({ description: 'unlinked, erased, abandoned, merged, or taken over' }),
+    })
+    .meta({ id: 'Holding' });
+  const IdentityHistory = z.object({
+    provider: ProviderName,
+    subject: z.string(),
+    holders: z.array(Holding),
+  });
+  get(
+    '/api/audit/identities/{provider}/{subject}',
+    'audit',
+    { params: z.object({ provider: ProviderName, subject }) },
+    IdentityHistory,
+    ['identity-not-found'],
+    'Who has held an identity, from when to when, read from the log. Scope `audit`.',
+  );
+  get(
+    '/api/audit/identities',
+    'audit',
+    { query: z.object({ provider: ProviderName, subject }) },
+    IdentityHistory,
+    ['identity-not-found'],
+    'The same, for subjects a path cannot carry. Scope `audit`.',
+  );
+  get(
+    '/api/audit/verify',
+    'audit',
+    {},
+    z.object({
+      events: z.number().int(),
+      users: z.number().int(),
+      identities: z.number().int().meta({ description: 'Identities held at the end' }),
+      ok: z.boolean(),
+      violations: z.array(
+        z.object({
+          invariant: z.enum([
+            'one-holder',
+            'claim-backed',
+            'sign-in-method',
+            'after-the-end',
+            'per-provider',
+          ]),
+          message: z.string(),
+          stream: z.string(),
+          revision: z.number().int(),
+          position: z.string(),
+          type: z.string(),
+        }),
+      ),
+    }),
+    [],
+    'Replays the whole log and reports every event that broke an invariant of the ' +
+      "design. Reads the whole log: an operator's report, not a health check. Scope `audit`.",
+  );
+  registry.registerPath({
+    method: 'get',
+    path: '/api/audit/export',
+    tags: ['audit'],
+    description:
+      'The log as JSON lines (one event per line, in log order, secrets left out), after ' +
+      'the position `since` if given. Scope `audit`.',
+    security,
+    request: { query: z.object({ since: MinPosition }) },
+    responses: {
+      200: {
+        description: 'Events, one JSON object per line',
+        content: { 'application/x-ndjson': { schema: AuditEvent } },
+      },
+      ...problems([...ALWAYS, 'validation-failed']),
+    },
+  });
   get(
     '/api/users/{userId}/connections/{provider}/token',
     'tokens',

@@ -133,4 +133,97 @@ describe('audit', () => {
       expect(invalid.status).toBe(422);
     });
   });
+
+  describe('identity history, verify and export (operators)', () => {
+    it('tells who held an identity, from when to when, by path or query', async () => {
+      const first = await registerViaProvider(api, 'github', 'ih-1');
+      await api.command('link-provider', {
+        userId: first.userId,
+        provider: 'google',
+        subject: 'ih-g',
+      });
+      await api.command('unlink-provider', {
+        userId: first.userId,
+        provider: 'github',
+        subject: 'ih-1',
+      });
+      const second = await registerViaProvider(api, 'github', 'ih-1');
+
+      const byPath = await api.get<{ holders: Record<string, unknown>[] }>(
+        '/api/audit/identities/github/ih-1',
+        { token: AUDITOR },
+      );
+      expect(byPath.status).toBe(200);
+      expect(byPath.body).toMatchObject({ provider: 'github', subject: 'ih-1' });
+      const [then, now] = byPath.body.holders;
+      expect(then).toMatchObject({
+        userId: first.userId,
+        purpose: 'register',
+        ended: 'unlinked',
+      });
+      expect(now).toMatchObject({ userId: second.userId, to: null, ended: null });
+      expect(Date.parse(then!.to as string)).toBeLessThanOrEqual(
+        Date.parse(now!.from as string),
+      );
+      const byQuery = await api.get(
+        '/api/audit/identities?provider=github&subject=ih-1',
+        {
+          token: AUDITOR,
+        },
+      );
+      expect(byQuery.body).toEqual(byPath.body);
+
+      expect(
+        (await api.get('/api/audit/identities/github/never-seen', { token: AUDITOR }))
+          .status,
+      ).toBe(404);
+      expect(
+        (await api.get('/api/audit/identities/myspace/1', { token: AUDITOR })).status,
+      ).toBe(422);
+      expect(
+        (await api.get('/api/audit/identities/github/ih-1', { token: READER })).status,
+      ).toBe(403);
+    });
+
+    it('verifies the whole log for operators, and only for them', async () => {
+      const report = await api.get('/api/audit/verify', { token: AUDITOR });
+      expect(report.status).toBe(200);
+      expect(report.body).toMatchObject({ ok: true, violations: [] });
+      expect(report.body.events as number).toBeGreaterThan(10);
+      expect((await api.get('/api/audit/verify', { token: READER })).status).toBe(403);
+    });
+
+    it('exports the log as JSON lines, from a position on, without secrets', async () => {
+      await api.command('register-local-user', {
+        username: 'exported',
+        password: 'correct horse battery',
+      });
+      const fetchExport = async (query = '') => {
+        const res = await fetch(`${service.url}/api/audit/export${query}`, {
+          headers: { authorization: `Bearer ${AUDITOR}` },
+        });
+        return { res, lines: (await res.text()).trim().split('\n') };
+      };
+      const all = await fetchExport();
+      expect(all.res.status).toBe(200);
+      expect(all.res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+      const events = all.lines.map((line) => JSON.parse(line) as AuditEvent);
+      const head = await service.services.store.headPosition();
+      expect(events.at(-1)!.position).toBe(String(head));
+      expect(events.map((e) => BigInt(e.position))).toEqual(
+        [...events.map((e) => BigInt(e.position))].sort((a, b) => (a < b ? -1 : 1)),
+      );
+      expect(all.lines.join('\n')).not.toContain('scrypt');
+      expect(events.find((e) => e.type === 'PasswordSet')!.data).toEqual({
+        passwordHash: '[redacted]',
+      });
+
+      const middle = events[Math.floor(events.length / 2)]!.position;
+      const since = await fetchExport(`?since=${middle}`);
+      expect(since.lines.map((l) => (JSON.parse(l) as AuditEvent).position)).toEqual(
+        events.filter((e) => BigInt(e.position) > BigInt(middle)).map((e) => e.position),
+      );
+      expect((await fetchExport('?since=soon')).res.status).toBe(422);
+    });
+  });
 });

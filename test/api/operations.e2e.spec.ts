@@ -53,6 +53,10 @@ describe('operations routes', () => {
         '/api/identities',
         '/api/audit/users/{userId}/events',
         '/api/audit/users/{userId}/state',
+        '/api/audit/identities/{provider}/{subject}',
+        '/api/audit/identities',
+        '/api/audit/verify',
+        '/api/audit/export',
       ]),
     );
     // Unknown fields are refused, and the document says so.

@@ -44,6 +44,8 @@ export interface Outcome {
 export interface SpecOptions {
   policy?: Partial<Policy>;
   store?: EventStore;
+  /** The per-user data keys (by default a fresh set of the spec's own). */
+  keys?: PersonalDataKeys;
   repairGraceMs?: number;
 }
 
@@ -56,7 +58,7 @@ export const commandSpec = async (options: SpecOptions = {}) => {
   // As in the service: personal data sealed with per-user keys (kept in memory here).
   const store = withEventCodec(
     options.store ?? openSqliteEventStore({ file: ':memory:' }),
-    memoryDataKeys(),
+    options.keys ?? memoryDataKeys(),
   );
   const readModel = createMemoryReadModel();
   const projection = await startProjectionRunner({

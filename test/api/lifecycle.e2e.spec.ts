@@ -38,37 +38,42 @@ describe('the service process', () => {
     ).rejects.toThrow(/LINK_MODE/);
   });
 
-  it('finishes in-flight requests on SIGTERM, closes the store, and keeps the data', async () => {
-    const dataDir = tempDir();
-    const env = {
-      PORT: '0',
-      DATA_DIR: dataDir,
-      SERVICE_TOKENS: `tester=${TOKEN}`,
-      PASSWORD_HASH_COST: '17',
-    };
-    running = await spawnService(env);
-    await waitUntilReady(running.url);
-    const api = apiClient(running.url);
+  // Two process starts and a costly hash: generous on a loaded CI machine.
+  it(
+    'finishes in-flight requests on SIGTERM, closes the store, and keeps the data',
+    { timeout: 90_000 },
+    async () => {
+      const dataDir = tempDir();
+      const env = {
+        PORT: '0',
+        DATA_DIR: dataDir,
+        SERVICE_TOKENS: `tester=${TOKEN}`,
+        PASSWORD_HASH_COST: '17',
+      };
+      running = await spawnService(env);
+      await waitUntilReady(running.url);
+      const api = apiClient(running.url);
 
-    // A slow command (a costly password hash) is in flight when the signal comes.
-    const inFlight = api.command('register-local-user', {
-      username: 'slow',
-      password: 'correct horse battery',
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const exit = running.stop('SIGTERM');
-    const reply = await inFlight;
-    expect(reply.status).toBe(201);
-    expect(await exit).toBe(0);
-    expect(existsSync(join(dataDir, 'events.sqlite-wal'))).toBe(false);
+      // A slow command (a costly password hash) is in flight when the signal comes.
+      const inFlight = api.command('register-local-user', {
+        username: 'slow',
+        password: 'correct horse battery',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const exit = running.stop('SIGTERM');
+      const reply = await inFlight;
+      expect(reply.status).toBe(201);
+      expect(await exit).toBe(0);
+      expect(existsSync(join(dataDir, 'events.sqlite-wal'))).toBe(false);
 
-    running = await spawnService(env);
-    await waitUntilReady(running.url);
-    const user = await apiClient(running.url).get(`/api/users/${reply.body.userId}`);
-    expect(user.body).toMatchObject({
-      status: 'active',
-      username: 'slow',
-      hasPassword: true,
-    });
-  });
+      running = await spawnService(env);
+      await waitUntilReady(running.url);
+      const user = await apiClient(running.url).get(`/api/users/${reply.body.userId}`);
+      expect(user.body).toMatchObject({
+        status: 'active',
+        username: 'slow',
+        hasPassword: true,
+      });
+    },
+  );
 });

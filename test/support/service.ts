@@ -109,13 +109,18 @@ export const startTestService = async (
   };
 };
 
-export const waitUntilReady = async (url: string): Promise<void> => {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
+/**
+ * Waits for `/readyz` by the clock, not by a number of attempts: a loaded CI machine starts a
+ * service process (tsx compiling on the fly) several times slower than a quiet one.
+ */
+export const waitUntilReady = async (url: string, timeoutMs = 30_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
     const res = await fetch(`${url}/readyz`);
     if (res.ok) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error('the service did not become ready');
+  throw new Error(`the service did not become ready within ${timeoutMs} ms`);
 };
 
 export const removeDataDir = (service: { dataDir: string }): void =>

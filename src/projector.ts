@@ -20,7 +20,7 @@ const main = async (): Promise<void> => {
   const stores = await openStores({ config: { ...config, runProjector: true }, logger });
   const runner = await startProjectionRunner({
     store: stores.store,
-    readModel: stores.side.readModel,
+    readModel: stores.readModel,
     logger,
     leadership: stores.side.leadership,
   });

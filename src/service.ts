@@ -99,7 +99,8 @@ export const startService = async (
   const tokens: ServiceToken[] = secrets.tokens;
   const sessionSecret = secrets.sessionSecret;
   const developmentSecrets = secrets.development;
-  const { readModel, sessionStore, vault } = side;
+  const { readModel } = stores;
+  const { sessionStore, vault } = side;
   const idempotency =
     options.wrapIdempotencyStore?.(side.idempotency) ?? side.idempotency;
   const metrics = createMetrics();

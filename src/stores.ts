@@ -5,6 +5,9 @@ import type { Config, ServiceToken } from './config.js';
 import { withEventCodec } from './eventstore/codec.js';
 import { connectEventStoreDb } from './eventstore/eventStoreDb.js';
 import type { EventStore } from './eventstore/port.js';
+import { createMemoryReadModel } from './projections/memory.js';
+import type { ReadModel } from './projections/port.js';
+import type { Switchable } from './projections/runner.js';
 import { openSqliteEventStore } from './eventstore/sqlite.js';
 import { loadOrCreateDevelopmentSecrets, type DevelopmentSecrets } from './secrets.js';
 import { openSideStores, type SideStores } from './storage/sideStores.js';
@@ -23,6 +26,8 @@ export interface Stores {
   secrets: Secrets;
   /** The log as every reader sees it: personal data decrypted, old schemas upcast. */
   store: EventStore;
+  /** MongoDB's, or the in-memory one over this log. */
+  readModel: ReadModel & Partial<Switchable>;
   side: SideStores;
   close(): Promise<void>;
 }
@@ -81,12 +86,17 @@ export const openStores = async (options: {
     throw error;
   }
   const store = withEventCodec(raw, side.dataKeys);
+  if (!side.readModel) await side.emailIndexReady(store);
+  const readModel =
+    side.readModel ?? createMemoryReadModel({ store, emailIndex: side.dataKeys });
   return {
     dataDir,
     secrets,
     store,
+    readModel,
     side,
     close: async () => {
+      await readModel.close();
       await store.close();
       await side.close();
     },

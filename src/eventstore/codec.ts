@@ -6,16 +6,37 @@ import type { EventStore, NewEvent, StoredEvent } from './port.js';
 /** Fields of user events that hold personal data; they are sealed with the user's key. */
 const PERSONAL = new Set(['username', 'displayName', 'email', 'passwordHash']);
 
+/** Events whose top-level `email` is the user's own (indexed for lookups by email). */
+const USER_EMAIL_EVENTS = new Set(['UserRegistered', 'ProfileUpdated']);
+
 /** What reads show where personal data was, once the person's key is destroyed. */
 export const ERASED = '[erased]';
+
+/** The email a user event gives its user, as written (before sealing or after opening). */
+export const userEmailOf = (event: { type: string; data: object }): string | null => {
+  const email = (event.data as { email?: unknown }).email;
+  return USER_EMAIL_EVENTS.has(event.type) &&
+    typeof email === 'string' &&
+    email !== ERASED
+    ? email
+    : null;
+};
 
 /** One data key per user, kept beside the read model, wrapped with the service's keyring. */
 export interface PersonalDataKeys {
   /** The user's key, made on first use. */
   keyFor(userId: string): Promise<Buffer>;
-  /** The user's key, or null once it was destroyed (or never made). */
-  existingKey(userId: string): Promise<Buffer | null>;
+  /** The users' keys (null for one destroyed or never made), in one round trip. */
+  existingKeys(userIds: string[]): Promise<Map<string, Buffer | null>>;
+  /** Destroys the user's key and forgets the user's emails. */
   destroy(userId: string): Promise<void>;
+  /**
+   * Remembers that the user has (or had) this email, as a keyed hash: how the in-memory
+   * read model finds users by email without decrypting the log at start.
+   */
+  indexEmail(userId: string, email: string): Promise<void>;
+  /** Users that ever had this email: candidates, to be checked against their stream. */
+  usersWithEmail(email: string): Promise<string[]>;
 }
 
 interface Sealed {
@@ -28,33 +49,58 @@ interface Sealed {
  * the user's own key when appended and decrypted when read (crypto-shredding: destroying
  * the key, which an appended `UserErased` does, erases the person from the log while the
  * history still replays, showing "[erased]"); and events written with an older schema are
- * upcast on read. Every reader (commands, projections, audit) sees the same events.
+ * upcast on read. Every reader (commands, projections, audit) sees the same events; one
+ * that never shows personal data may read it still sealed (`sealed: true`).
  */
 export const withEventCodec = (store: EventStore, keys: PersonalDataKeys): EventStore => {
-  const decode = async (event: StoredEvent): Promise<StoredEvent> => {
-    let data = event.data;
-    const userId = userIdOfStream(event.stream);
-    const sealed = data.$personal as Sealed | undefined;
-    if (userId && sealed)
-      data = await open(data, sealed, await keys.existingKey(userId), userId);
-    return { ...event, data: upcast(event.type, event.metadata.schemaVersion, data) };
+  const decodeAll = async (
+    events: StoredEvent[],
+    sealed: boolean | undefined,
+  ): Promise<StoredEvent[]> => {
+    // The keys of every user whose personal data the batch holds, in one lookup.
+    const owners = new Set<string>();
+    if (!sealed) {
+      for (const event of events) {
+        if (!event.data.$personal) continue;
+        const userId = userIdOfStream(event.stream);
+        if (userId) owners.add(userId);
+      }
+    }
+    const found = owners.size > 0 ? await keys.existingKeys([...owners]) : null;
+    return events.map((event) => {
+      let data = event.data;
+      const personal = data.$personal as Sealed | undefined;
+      if (found && personal) {
+        const userId = userIdOfStream(event.stream)!;
+        data = open(data, personal, found.get(userId) ?? null, userId);
+      }
+      const upcasted = upcast(event.type, event.metadata.schemaVersion, data);
+      return upcasted === event.data ? event : { ...event, data: upcasted };
+    });
   };
-  const decodeAll = (events: StoredEvent[]) => Promise.all(events.map(decode));
 
   return {
     append: async (stream, events, expected) => {
       const userId = userIdOfStream(stream);
-      const encoded = userId ? await sealAll(events, userId, keys) : events;
+      if (!userId) return store.append(stream, events, expected);
+      const encoded = await sealAll(events, userId, keys);
+      for (const event of events) {
+        const email = userEmailOf(event);
+        if (email !== null) await keys.indexEmail(userId, email);
+      }
       const result = await store.append(stream, encoded, expected);
-      if (userId && events.some((event) => event.type === 'UserErased')) {
+      if (events.some((event) => event.type === 'UserErased')) {
         await keys.destroy(userId);
       }
       return result;
     },
-    readStream: async (stream) => decodeAll(await store.readStream(stream)),
-    readAll: async (options) => decodeAll(await store.readAll(options)),
+    readStream: async (stream) => decodeAll(await store.readStream(stream), false),
+    readAll: async (options) => decodeAll(await store.readAll(options), options.sealed),
     subscribe: async function* (options) {
-      for await (const event of store.subscribe(options)) yield await decode(event);
+      // Events come one by one; batching them again would delay the live ones.
+      for await (const event of store.subscribe(options)) {
+        yield (await decodeAll([event], options.sealed))[0]!;
+      }
     },
     headPosition: () => store.headPosition(),
     close: () => store.close(),
@@ -112,12 +158,12 @@ const seal = (values: Record<string, string>, key: Buffer, userId: string): stri
 };
 
 /** Puts the personal fields back, or "[erased]" where they were when the key is gone. */
-const open = async (
+const open = (
   data: Record<string, unknown>,
   sealed: Sealed,
   key: Buffer | null,
   userId: string,
-): Promise<Record<string, unknown>> => {
+): Record<string, unknown> => {
   let values: Record<string, string> | null = null;
   if (key) {
     const bytes = Buffer.from(sealed.sealed, 'base64');

@@ -53,11 +53,17 @@ export interface ReadAllOptions {
   /** Exclusive: events strictly after this position; null reads from the start. */
   after: bigint | null;
   limit: number;
+  /**
+   * Leave personal data sealed (see eventstore/codec.ts): for readers that never show it,
+   * such as the in-memory read model, which then replays without decrypting anything.
+   */
+  sealed?: boolean;
 }
 
 export interface SubscribeOptions {
   after: bigint | null;
   signal?: AbortSignal;
+  sealed?: boolean;
 }
 
 export interface EventStore {

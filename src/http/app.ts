@@ -63,19 +63,25 @@ export const loggedPath = (url: string): string =>
   (url.split('?')[0] ?? '').replace(/^(\/api\/identities\/[^/]+\/)[^/]+/, '$1:subject');
 
 /**
- * The Express application: operations routes, the development provider when it is on,
- * sessions, the API (service tokens or the signed-in session), then the browser pages.
+ * What every HTTP server of this project starts with (the benchmarks' baselines too):
+ * request ids and correlation, a log line per request, and helmet's headers.
  */
-export const createApp = (deps: AppDeps): Express => {
+export const httpFoundation = (
+  logger: Logger,
+  options: {
+    trustProxy?: AppDeps['trustProxy'];
+    production?: boolean;
+    authorizationOrigins?: string[];
+  } = {},
+): Express => {
   const app = express();
-  const { browser } = deps;
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('trust proxy', deps.trustProxy);
+  app.set('trust proxy', options.trustProxy ?? false);
 
   app.use(
     pinoHttp({
-      logger: deps.logger,
+      logger,
       genReqId: requestIdOf,
       autoLogging: { ignore: (req) => QUIET_PATHS.has(req.url ?? '') },
       serializers: {
@@ -102,13 +108,27 @@ export const createApp = (deps: AppDeps): Express => {
       contentSecurityPolicy: {
         directives: {
           // Linking posts a form that redirects to the provider: allow its origin.
-          'form-action': ["'self'", ...browser.authorizationOrigins],
-          'upgrade-insecure-requests': deps.production ? [] : null,
+          'form-action': ["'self'", ...(options.authorizationOrigins ?? [])],
+          'upgrade-insecure-requests': options.production ? [] : null,
         },
       },
-      strictTransportSecurity: deps.production,
+      strictTransportSecurity: options.production ?? false,
     }),
   );
+  return app;
+};
+
+/**
+ * The Express application: operations routes, the development provider when it is on,
+ * sessions, the API (service tokens or the signed-in session), then the browser pages.
+ */
+export const createApp = (deps: AppDeps): Express => {
+  const { browser } = deps;
+  const app = httpFoundation(deps.logger, {
+    trustProxy: deps.trustProxy,
+    production: deps.production,
+    authorizationOrigins: browser.authorizationOrigins,
+  });
 
   app.use(opsRoutes({ readiness: deps.readiness, metrics: deps.metrics }));
   if (browser.devProvider) app.use('/dev-oauth', browser.devProvider);

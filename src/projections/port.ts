@@ -7,6 +7,8 @@ import type { IdentityDoc, OpenClaimDoc, UserDoc } from './documents.js';
  * the last one it applied (its checkpoint); applying an event twice changes nothing.
  */
 export interface ReadModel {
+  /** True when it never needs personal data from events (it may get them sealed). */
+  readsSealed?: boolean;
   /** Position of the last applied event, or null before the first. */
   position(): Promise<bigint | null>;
   /**

@@ -125,7 +125,8 @@ export const startProjectionRunner = async (options: {
       return applying;
     };
     let scheduled = false;
-    for await (const event of store.subscribe({ after: from, signal })) {
+    const sealed = readModel.readsSealed === true;
+    for await (const event of store.subscribe({ after: from, signal, sealed })) {
       pending.push(event);
       if (pending.length >= batchSize) {
         await flush();

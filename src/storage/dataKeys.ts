@@ -1,72 +1,114 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { MongoServerError } from 'mongodb';
-import type { PersonalDataKeys } from '../eventstore/codec.js';
+import { foldEmail } from '../domain/values.js';
+import { userEmailOf, type PersonalDataKeys } from '../eventstore/codec.js';
+import type { EventStore } from '../eventstore/port.js';
+import { userIdOfStream } from '../domain/values.js';
 import { openDatabase } from './openDatabase.js';
 import type { Sealed, TokenCipher } from './tokenCipher.js';
 
 // Other instances learn of an erasure at the latest this long after it.
 const CACHE_MS = 5 * 60 * 1000;
+// Keys kept unwrapped in memory (the most recently used).
+const CACHE_SIZE = 10_000;
+// The key of the email index is kept in the same table, under a name no user id has.
+const EMAIL_INDEX_KEY = '$email-index';
 
+/** Where the sealed keys and the email index live: SQLite or MongoDB. */
 interface KeyTable {
-  read(userId: string): Promise<Sealed | null>;
+  read(userIds: string[]): Promise<Map<string, Sealed>>;
   /** Stores the key unless one is there already; returns the one that is. */
   insert(userId: string, sealed: Sealed): Promise<Sealed>;
+  /** Removes the key and the user's email index entries. */
   remove(userId: string): Promise<void>;
+  addEmail(userId: string, hash: string): Promise<void>;
+  usersWithEmail(hash: string): Promise<string[]>;
 }
 
 /**
- * Per-user data keys, each sealed with the service's keyring (TOKEN_ENCRYPTION_KEY), and a
- * short cache. Destroying a user's key erases that user's personal data from the log.
+ * Per-user data keys, each sealed with the service's keyring (TOKEN_ENCRYPTION_KEY), with
+ * a small cache. Destroying a user's key erases that user's personal data from the log.
+ * Emails are indexed by a keyed hash (HMAC-SHA256 under a key of the table's own), and
+ * a user's entries go with the user's key.
  */
 const dataKeys = (table: KeyTable, cipher: TokenCipher): PersonalDataKeys => {
   const cache = new Map<string, { key: Buffer | null; at: number }>();
   const context = (userId: string) => `data-key:${userId}`;
   const unwrap = (userId: string, sealed: Sealed) =>
     Buffer.from(cipher.decrypt(sealed, context(userId)), 'base64');
-  const cached = (userId: string) => {
-    const hit = cache.get(userId);
-    return hit && Date.now() - hit.at < CACHE_MS ? hit : null;
+  const remember = (userId: string, key: Buffer | null) => {
+    cache.delete(userId);
+    cache.set(userId, { key, at: Date.now() });
+    if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   };
 
-  const existingKey = async (userId: string): Promise<Buffer | null> => {
-    const hit = cached(userId);
-    if (hit) return hit.key;
-    const sealed = await table.read(userId);
-    const key = sealed ? unwrap(userId, sealed) : null;
-    cache.set(userId, { key, at: Date.now() });
+  const existingKeys = async (userIds: string[]): Promise<Map<string, Buffer | null>> => {
+    const found = new Map<string, Buffer | null>();
+    const missing: string[] = [];
+    for (const userId of userIds) {
+      const hit = cache.get(userId);
+      if (hit && Date.now() - hit.at < CACHE_MS) found.set(userId, hit.key);
+      else missing.push(userId);
+    }
+    if (missing.length > 0) {
+      const sealed = await table.read(missing);
+      for (const userId of missing) {
+        const row = sealed.get(userId);
+        const key = row ? unwrap(userId, row) : null;
+        remember(userId, key);
+        found.set(userId, key);
+      }
+    }
+    return found;
+  };
+
+  const keyFor = async (userId: string): Promise<Buffer> => {
+    const known = (await existingKeys([userId])).get(userId);
+    if (known) return known;
+    const fresh = randomBytes(32);
+    const stored = await table.insert(
+      userId,
+      cipher.encrypt(fresh.toString('base64'), context(userId)),
+    );
+    const key = unwrap(userId, stored);
+    remember(userId, key);
     return key;
   };
 
+  let indexKey: Promise<Buffer> | null = null;
+  const emailHash = async (email: string): Promise<string> => {
+    indexKey ??= keyFor(EMAIL_INDEX_KEY);
+    return createHmac('sha256', await indexKey)
+      .update(foldEmail(email))
+      .digest('base64url');
+  };
+
   return {
-    existingKey,
-    keyFor: async (userId) => {
-      const known = await existingKey(userId);
-      if (known) return known;
-      const fresh = randomBytes(32);
-      const stored = await table.insert(
-        userId,
-        cipher.encrypt(fresh.toString('base64'), context(userId)),
-      );
-      const key = unwrap(userId, stored);
-      cache.set(userId, { key, at: Date.now() });
-      return key;
-    },
+    keyFor,
+    existingKeys,
     destroy: async (userId) => {
       await table.remove(userId);
-      cache.set(userId, { key: null, at: Date.now() });
+      remember(userId, null);
     },
+    indexEmail: async (userId, email) => table.addEmail(userId, await emailHash(email)),
+    usersWithEmail: async (email) => table.usersWithEmail(await emailHash(email)),
   };
 };
 
 /**
- * In the SQLite file beside the read model. `secure_delete` overwrites a destroyed key's
- * bytes, and the write-ahead log is truncated after it, so no copy stays on disk.
+ * In the SQLite file beside the read model. Writes that arrive in the same turn of the
+ * event loop are committed together (a registration's key and email, and those of every
+ * other registration of that moment: one fsync). `secure_delete` overwrites a destroyed
+ * key's bytes, and the write-ahead log is truncated after it, so no copy stays on disk.
  */
 export const openSqliteDataKeys = (
   file: string,
   cipher: TokenCipher,
-): PersonalDataKeys & { close(): void } => {
+): PersonalDataKeys & {
+  emailIndexReady(log: EventStore): Promise<void>;
+  close(): void;
+} => {
   const db = openDatabase(file);
   db.pragma('secure_delete = ON');
   db.exec(`
@@ -77,36 +119,113 @@ export const openSqliteDataKeys = (
       tag BLOB NOT NULL,
       ciphertext BLOB NOT NULL
     );
+    CREATE TABLE IF NOT EXISTS email_index (
+      hash TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      PRIMARY KEY (hash, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS email_index_user ON email_index (user_id);
+    CREATE TABLE IF NOT EXISTS email_index_built (at TEXT NOT NULL);
   `);
-  const select = db.prepare<
-    [string],
-    { key_id: string; iv: Buffer; tag: Buffer; ciphertext: Buffer }
-  >('SELECT key_id, iv, tag, ciphertext FROM data_keys WHERE user_id = ?');
+  type Row = {
+    user_id: string;
+    key_id: string;
+    iv: Buffer;
+    tag: Buffer;
+    ciphertext: Buffer;
+  };
+  const select = db.prepare<[string], Row>(
+    `SELECT user_id, key_id, iv, tag, ciphertext FROM data_keys
+     WHERE user_id IN (SELECT value FROM json_each(?))`,
+  );
   const insert = db.prepare(
     'INSERT INTO data_keys (user_id, key_id, iv, tag, ciphertext) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING',
   );
-  const remove = db.prepare('DELETE FROM data_keys WHERE user_id = ?');
-  const read = (userId: string): Sealed | null => {
-    const row = select.get(userId);
-    return row
-      ? { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext }
-      : null;
+  const addEmail = db.prepare(
+    'INSERT INTO email_index (hash, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING',
+  );
+  const emailUsers = db.prepare<[string], { user_id: string }>(
+    'SELECT user_id FROM email_index WHERE hash = ?',
+  );
+  const removeKey = db.prepare('DELETE FROM data_keys WHERE user_id = ?');
+  const markBuilt = db.prepare('INSERT INTO email_index_built (at) VALUES (?)');
+  const removeEmails = db.prepare('DELETE FROM email_index WHERE user_id = ?');
+
+  const read = (userIds: string[]): Map<string, Sealed> =>
+    new Map(
+      select
+        .all(JSON.stringify(userIds))
+        .map((row) => [
+          row.user_id,
+          { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext },
+        ]),
+    );
+
+  // Group commit of the writes.
+  let queue: { write: () => void; done: (error?: unknown) => void }[] = [];
+  const commit = () => {
+    const batch = queue;
+    queue = [];
+    try {
+      db.transaction(() => batch.forEach((entry) => entry.write()))();
+    } catch (error) {
+      batch.forEach((entry) => entry.done(error));
+      return;
+    }
+    batch.forEach((entry) => entry.done());
   };
+  const write = (work: () => void): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (queue.length === 0) setImmediate(commit);
+      queue.push({ write: work, done: (error) => (error ? reject(error) : resolve()) });
+    });
+
   const keys = dataKeys(
     {
-      read: async (userId) => read(userId),
+      read: async (userIds) => read(userIds),
       insert: async (userId, sealed) => {
-        insert.run(userId, sealed.keyId, sealed.iv, sealed.tag, sealed.ciphertext);
-        return read(userId)!;
+        await write(() =>
+          insert.run(userId, sealed.keyId, sealed.iv, sealed.tag, sealed.ciphertext),
+        );
+        return read([userId]).get(userId)!;
       },
       remove: async (userId) => {
-        remove.run(userId);
+        await write(() => {
+          removeKey.run(userId);
+          removeEmails.run(userId);
+        });
         db.pragma('wal_checkpoint(TRUNCATE)');
       },
+      addEmail: (userId, hash) => write(() => addEmail.run(hash, userId)),
+      usersWithEmail: async (hash) => emailUsers.all(hash).map((row) => row.user_id),
     },
     cipher,
   );
-  return { ...keys, close: () => db.close() };
+  return {
+    ...keys,
+    /**
+     * Makes sure the email index covers the whole log: data directories written before
+     * it existed get it filled once, from the log with personal data opened.
+     */
+    emailIndexReady: async (log: EventStore) => {
+      if (db.prepare('SELECT 1 FROM email_index_built').get()) return;
+      let after: bigint | null = null;
+      for (;;) {
+        const page = await log.readAll({ after, limit: 5000 });
+        if (page.length === 0) break;
+        await Promise.all(
+          page.map((event) => {
+            const userId = userIdOfStream(event.stream);
+            const email = userId ? userEmailOf(event) : null;
+            return email === null ? null : keys.indexEmail(userId!, email);
+          }),
+        );
+        after = page.at(-1)!.position;
+      }
+      markBuilt.run(new Date().toISOString());
+    },
+    close: () => db.close(),
+  };
 };
 
 interface KeyRow {
@@ -123,32 +242,77 @@ const bytes = (value: unknown): Buffer =>
 /** In MongoDB, shared by every instance. */
 export const createMongoDataKeys = (db: Db, cipher: TokenCipher): PersonalDataKeys => {
   const rows = db.collection<KeyRow>('dataKeys');
-  const read = async (userId: string): Promise<Sealed | null> => {
-    const row = await rows.findOne({ _id: userId });
-    return row
-      ? {
+  const emails = db.collection<{ _id: string; hash: string; userId: string }>(
+    'emailIndex',
+  );
+  const read = async (userIds: string[]): Promise<Map<string, Sealed>> =>
+    new Map(
+      (await rows.find({ _id: { $in: userIds } }).toArray()).map((row) => [
+        row._id,
+        {
           keyId: row.keyId,
           iv: bytes(row.iv),
           tag: bytes(row.tag),
           ciphertext: bytes(row.ciphertext),
-        }
-      : null;
+        },
+      ]),
+    );
+  const ignoreDuplicate = (error: unknown) => {
+    if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
   };
   return dataKeys(
     {
       read,
       insert: async (userId, sealed) => {
-        try {
-          await rows.insertOne({ _id: userId, ...sealed });
-        } catch (error) {
-          if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
-        }
-        return (await read(userId))!;
+        await rows.insertOne({ _id: userId, ...sealed }).catch(ignoreDuplicate);
+        return (await read([userId])).get(userId)!;
       },
       remove: async (userId) => {
         await rows.deleteOne({ _id: userId });
+        await emails.deleteMany({ userId });
       },
+      addEmail: async (userId, hash) => {
+        await emails
+          .insertOne({ _id: `${hash}:${userId}`, hash, userId })
+          .catch(ignoreDuplicate);
+      },
+      usersWithEmail: async (hash) =>
+        (await emails.find({ hash }).toArray()).map((row) => row.userId),
     },
     cipher,
   );
+};
+
+/**
+ * Stores many users' keys and emails in bulk (the benchmarks' generated logs). Each key is
+ * sealed exactly as `keyFor` seals it, each email indexed as `indexEmail` does.
+ */
+export const importSqliteDataKeys = async (
+  file: string,
+  cipher: TokenCipher,
+  keys: Iterable<[userId: string, key: Buffer]>,
+  emails: [userId: string, email: string][],
+): Promise<void> => {
+  const store = openSqliteDataKeys(file, cipher);
+  try {
+    // Queued in one turn of the event loop, so committed together.
+    await Promise.all(emails.map(([userId, email]) => store.indexEmail(userId, email)));
+    await store.emailIndexReady({ readAll: async () => [] } as unknown as EventStore);
+  } finally {
+    store.close();
+  }
+  const db = openDatabase(file);
+  try {
+    const insert = db.prepare(
+      'INSERT INTO data_keys (user_id, key_id, iv, tag, ciphertext) VALUES (?, ?, ?, ?, ?)',
+    );
+    db.transaction(() => {
+      for (const [userId, key] of keys) {
+        const sealed = cipher.encrypt(key.toString('base64'), `data-key:${userId}`);
+        insert.run(userId, sealed.keyId, sealed.iv, sealed.tag, sealed.ciphertext);
+      }
+    })();
+  } finally {
+    db.close();
+  }
 };

@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { IdempotencyStore } from '../application/idempotency.js';
 import type { Config } from '../config.js';
 import { holdLease } from '../projections/lease.js';
-import { createMemoryReadModel } from '../projections/memory.js';
 import { openVersionedReadModel } from '../projections/mongoVersions.js';
 import type { ReadModel } from '../projections/port.js';
 import type { Leadership, Switchable } from '../projections/runner.js';
@@ -15,13 +14,15 @@ import { createMongoTokenVault } from './mongoTokenVault.js';
 import { SqliteSessionStore } from './sqliteSessionStore.js';
 import { openSqliteIdempotencyStore } from './sqliteIdempotency.js';
 import type { PersonalDataKeys } from '../eventstore/codec.js';
+import type { EventStore } from '../eventstore/port.js';
 import { createMongoDataKeys, openSqliteDataKeys } from './dataKeys.js';
 import type { TokenCipher } from './tokenCipher.js';
 import { openSqliteTokenVault, type TokenVault } from './tokenVault.js';
 
 /** Everything beside the log: the read model, sessions, tokens, idempotency answers. */
 export interface SideStores {
-  readModel: ReadModel & Partial<Switchable>;
+  /** The MongoDB read model; without MongoDB the read model is in memory (see stores.ts). */
+  readModel: (ReadModel & Partial<Switchable>) | null;
   /** With MongoDB, who advances the shared read model (one instance at a time). */
   leadership?: Leadership;
   sessionStore: session.Store;
@@ -31,6 +32,8 @@ export interface SideStores {
   idempotency: IdempotencyStore;
   /** The per-user keys that seal personal data in the log (see eventstore/codec.ts). */
   dataKeys: PersonalDataKeys;
+  /** Fills the key store's email index from the log if it predates it (in-memory model). */
+  emailIndexReady(log: EventStore): Promise<void>;
   /** Where they live, for the start-up message. */
   description: string;
   close(): Promise<void>;
@@ -83,6 +86,7 @@ export const openSideStores = async (options: {
         ).deletedCount,
       vault: createMongoTokenVault(db, options.cipher),
       dataKeys: createMongoDataKeys(db, options.cipher),
+      emailIndexReady: async () => {},
       idempotency: await createMongoIdempotencyStore(db),
       description: `read model, sessions and tokens: MongoDB (${redactMongoUrl(config.mongoUrl)})`,
       close: async () => {
@@ -99,17 +103,16 @@ export const openSideStores = async (options: {
   const vault = openSqliteTokenVault(serviceDb, options.cipher);
   const idempotency = openSqliteIdempotencyStore(serviceDb);
   const dataKeys = openSqliteDataKeys(serviceDb, options.cipher);
-  const readModel = createMemoryReadModel();
   return {
-    readModel,
+    readModel: null,
     sessionStore,
     endSessionsOf: (userId) => Promise.resolve(sessionStore.endSessionsOf(userId)),
     vault,
     idempotency,
     dataKeys,
+    emailIndexReady: (log) => dataKeys.emailIndexReady(log),
     description: `read model: in memory; sessions and tokens: SQLite (${serviceDb})`,
     close: async () => {
-      await readModel.close();
       await idempotency.close();
       sessionStore.close();
       await vault.close();

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userView } from '../../src/http/views.js';
-import { createMemoryReadModel } from '../../src/projections/memory.js';
 import { apiClient, registerViaProvider, type ApiClient } from '../support/client.js';
 import {
   AUDITOR,
@@ -9,6 +8,7 @@ import {
   startTestService,
   type TestService,
 } from '../support/service.js';
+import { referenceReplay } from '../support/replay.js';
 
 interface AuditEvent {
   stream: string;
@@ -98,9 +98,7 @@ describe('time travel: the state at a past time is what was true then', () => {
       const at = event.metadata.time;
       // Everything written up to that time (events of one command share an instant).
       const until = log.filter((e) => Date.parse(e.metadata.time) <= Date.parse(at));
-      const replay = createMemoryReadModel();
-      await replay.apply(until);
-      const doc = await replay.getUser(userId);
+      const doc = referenceReplay(until).getUser(userId);
       const then = await stateAt(userId, at);
       expect(then.status).toBe(200);
       expect(then.body).toEqual(userView(doc!));

@@ -4,7 +4,9 @@ import { describeReadModelContract } from './readModelContract.js';
 describeReadModelContract(
   'in memory',
   async () => ({
-    fresh: async () => createMemoryReadModel(),
+    fresh: async (spec) =>
+      createMemoryReadModel({ store: spec.store, emailIndex: spec.keys }),
+    readsSealed: true,
     cleanup: async () => {},
   }),
   { keepsCheckpointApart: false },

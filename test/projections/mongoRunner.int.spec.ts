@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Db, MongoClient } from 'mongodb';
 import { holdLease } from '../../src/projections/lease.js';
-import { createMemoryReadModel } from '../../src/projections/memory.js';
 import {
   openVersionedReadModel,
   type VersionedReadModel,
@@ -15,6 +14,7 @@ import { connectMongo } from '../../src/storage/mongo.js';
 import { commandSpec, profile, type CommandSpec } from '../support/commandSpec.js';
 import { dropDatabase, freshDatabaseUrl, mongoUrl } from '../support/mongo.js';
 import { testLogger } from '../support/service.js';
+import { referenceReplay } from '../support/replay.js';
 
 const base = mongoUrl();
 
@@ -135,8 +135,7 @@ describe.skipIf(!base)('the MongoDB read model at work', () => {
       const head = (await spec.store.headPosition())!;
       expect(await live.runner.waitFor(head, 5000)).toBe(true);
       const log = await spec.store.readAll({ after: null, limit: 100_000 });
-      const replay = createMemoryReadModel();
-      await replay.apply(log);
+      const replay = referenceReplay(log);
       const userIds = [
         ...new Set(
           log

@@ -5,8 +5,10 @@ import { CheckpointGap, type ReadModel } from '../../src/projections/port.js';
 import { commandSpec, profile, type CommandSpec } from '../support/commandSpec.js';
 
 export interface ReadModelFixture {
-  /** A new, empty read model (a fresh database for MongoDB). */
-  fresh: () => Promise<ReadModel>;
+  /** A new, empty read model (a fresh database for MongoDB) beside the spec's log. */
+  fresh: (spec: CommandSpec) => Promise<ReadModel>;
+  /** The store reads events with personal data sealed, as the runner gives them to it. */
+  readsSealed?: boolean;
   /**
    * For stores that keep a checkpoint apart from the documents: puts it back to
    * `position`, as a crash between the documents' write and the checkpoint's would.
@@ -77,7 +79,7 @@ export const describeReadModelContract = (
       return { ann: ann.userId, bob: bob.userId, cid: cid.userId };
     };
     const log = (): Promise<StoredEvent[]> =>
-      spec.store.readAll({ after: null, limit: 10_000 });
+      spec.store.readAll({ after: null, limit: 10_000, sealed: fixture.readsSealed });
 
     const snapshot = async (model: ReadModel, ids: Record<string, string>) => ({
       users: await Promise.all(Object.values(ids).map((id) => model.getUser(id))),
@@ -95,7 +97,7 @@ export const describeReadModelContract = (
 
     it('projects users, identities and emails as the commands left them', async () => {
       const ids = await history();
-      const model = await fixture.fresh();
+      const model = await fixture.fresh(spec);
       await model.apply(await log());
       const ann = await model.getUser(ids.ann);
       expect(ann).toMatchObject({
@@ -133,7 +135,7 @@ export const describeReadModelContract = (
 
     it('finds active users by email after folding, and no others', async () => {
       const ids = await history();
-      const model = await fixture.fresh();
+      const model = await fixture.fresh(spec);
       await model.apply(await log());
       expect(
         (await model.findUsersByEmail(' ANN@EXAMPLE.COM ')).map((u) => u.userId),
@@ -144,9 +146,9 @@ export const describeReadModelContract = (
     it('gives the same documents when the whole log is applied twice, or in pieces', async () => {
       const ids = await history();
       const events = await log();
-      const once = await fixture.fresh();
+      const once = await fixture.fresh(spec);
       await once.apply(events);
-      const twice = await fixture.fresh();
+      const twice = await fixture.fresh(spec);
       for (let i = 0; i < events.length; i += 3)
         await twice.apply(events.slice(i, i + 3));
       await twice.apply(events);
@@ -161,10 +163,10 @@ export const describeReadModelContract = (
       it('loses and doubles nothing after a crash between the documents and the checkpoint', async () => {
         const ids = await history();
         const events = await log();
-        const reference = await fixture.fresh();
+        const reference = await fixture.fresh(spec);
         await reference.apply(events);
 
-        const model = await fixture.fresh();
+        const model = await fixture.fresh(spec);
         const half = Math.floor(events.length / 2);
         await model.apply(events.slice(0, half));
         await model.apply(events.slice(half));
@@ -177,7 +179,7 @@ export const describeReadModelContract = (
     it('refuses a batch that would leave a gap after its checkpoint, and applies one that follows on', async () => {
       await history();
       const events = await log();
-      const model = await fixture.fresh();
+      const model = await fixture.fresh(spec);
       const half = Math.floor(events.length / 2);
       await model.apply(events.slice(0, half), { after: null });
       // A stale writer's batch from further on: refused, nothing applied.
@@ -196,11 +198,11 @@ export const describeReadModelContract = (
       it('never lets an event applied again overwrite a newer document', async () => {
         const ids = await history();
         const events = await log();
-        const reference = await fixture.fresh();
+        const reference = await fixture.fresh(spec);
         await reference.apply(events);
         const expected = await snapshot(reference, ids);
 
-        const model = await fixture.fresh();
+        const model = await fixture.fresh(spec);
         await model.apply(events);
         for (let k = 1; k < events.length; k += 1) {
           await fixture.rewindCheckpoint!(model, events[k - 1]!.position);
@@ -216,7 +218,7 @@ export const describeReadModelContract = (
 
     it('keeps no open claim once every command finished, and lists one left half-done', async () => {
       await history();
-      const model = await fixture.fresh();
+      const model = await fixture.fresh(spec);
       await model.apply(await log());
       expect(await model.listOpenClaims()).toEqual([]);
 
@@ -242,7 +244,7 @@ export const describeReadModelContract = (
     });
 
     it('starts without a checkpoint', async () => {
-      expect(await (await fixture.fresh()).position()).toBeNull();
+      expect(await (await fixture.fresh(spec)).position()).toBeNull();
     });
   });
 };

@@ -10,6 +10,7 @@ import {
   type Switchable,
 } from '../../src/projections/runner.js';
 import { commandSpec, profile, type CommandSpec } from '../support/commandSpec.js';
+import { referenceReplay } from '../support/replay.js';
 import { testLogger } from '../support/service.js';
 
 /**
@@ -80,14 +81,16 @@ describe('the projection runner never skips events', () => {
       },
     });
 
+  const memoryModel = () =>
+    createMemoryReadModel({ store: spec.store, emailIndex: spec.keys });
+
   const log = (): Promise<StoredEvent[]> =>
     spec.store.readAll({ after: null, limit: 100_000 });
 
   /** Every user and identity the log has, as the model shows them and as a replay does. */
   const compareWithReplay = async (model: ReadModel) => {
     const events = await log();
-    const replay = createMemoryReadModel();
-    await replay.apply(events);
+    const replay = referenceReplay(events);
     const users = [
       ...new Set(
         events
@@ -110,7 +113,7 @@ describe('the projection runner never skips events', () => {
 
   it('drops the batches queued for the old read model when it is switched, and goes on from the new checkpoint', async () => {
     spec = await commandSpec();
-    const old = createMemoryReadModel();
+    const old = memoryModel();
     const live = switchable(old);
     runner = await startProjectionRunner({
       store: spec.store,
@@ -127,7 +130,7 @@ describe('the projection runner never skips events', () => {
       for (let i = 0; i < 20; i += 1) await register(`during-${i}`);
     })();
     await sleep(30);
-    const rebuilt = createMemoryReadModel();
+    const rebuilt = memoryModel();
     const applied = (await old.position())!;
     const sofar = (await log()).filter((event) => event.position <= applied);
     await rebuilt.apply(sofar.slice(0, -6), { after: null });
@@ -141,7 +144,7 @@ describe('the projection runner never skips events', () => {
 
   it('loses nothing when the database comes back while batches wait and the lead was lost', async () => {
     spec = await commandSpec();
-    const live = switchable(createMemoryReadModel());
+    const live = switchable(memoryModel());
     const lead = leadership();
     runner = await startProjectionRunner({
       store: spec.store,

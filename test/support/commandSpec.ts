@@ -6,6 +6,7 @@ import type { CommandResult } from '../../src/application/result.js';
 import { AccountLinkingError, type ErrorCode } from '../../src/domain/errors.js';
 import type { DomainEvent } from '../../src/domain/events.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/domain/policies.js';
+import { foldEmail } from '../../src/domain/values.js';
 import type { EventStore, NewEvent } from '../../src/eventstore/port.js';
 import { openSqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createMemoryReadModel } from '../../src/projections/memory.js';
@@ -13,18 +14,26 @@ import { startProjectionRunner } from '../../src/projections/runner.js';
 import { withEventCodec, type PersonalDataKeys } from '../../src/eventstore/codec.js';
 import { testLogger } from './service.js';
 
-/** Per-user data keys in a map: the test's own key store. */
+/** Per-user data keys and the email index in maps: the test's own key store. */
 export const memoryDataKeys = (): PersonalDataKeys & { has(userId: string): boolean } => {
   const keys = new Map<string, Buffer>();
+  const emails = new Map<string, Set<string>>();
   return {
     keyFor: async (userId) => {
       if (!keys.has(userId)) keys.set(userId, randomBytes(32));
       return keys.get(userId)!;
     },
-    existingKey: async (userId) => keys.get(userId) ?? null,
+    existingKeys: async (userIds) =>
+      new Map(userIds.map((userId) => [userId, keys.get(userId) ?? null])),
     destroy: async (userId) => {
       keys.delete(userId);
+      for (const users of emails.values()) users.delete(userId);
     },
+    indexEmail: async (userId, email) => {
+      const folded = foldEmail(email);
+      emails.set(folded, (emails.get(folded) ?? new Set()).add(userId));
+    },
+    usersWithEmail: async (email) => [...(emails.get(foldEmail(email)) ?? [])],
     has: (userId) => keys.has(userId),
   };
 };
@@ -56,11 +65,12 @@ export interface SpecOptions {
  */
 export const commandSpec = async (options: SpecOptions = {}) => {
   // As in the service: personal data sealed with per-user keys (kept in memory here).
+  const keys = options.keys ?? memoryDataKeys();
   const store = withEventCodec(
     options.store ?? openSqliteEventStore({ file: ':memory:' }),
-    options.keys ?? memoryDataKeys(),
+    keys,
   );
-  const readModel = createMemoryReadModel();
+  const readModel = createMemoryReadModel({ store, emailIndex: keys });
   const projection = await startProjectionRunner({
     store,
     readModel,
@@ -105,6 +115,7 @@ export const commandSpec = async (options: SpecOptions = {}) => {
   return {
     services,
     store,
+    keys,
     readModel,
     projection,
     run,

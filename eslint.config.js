@@ -3,7 +3,9 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist', 'data', 'coverage', 'node_modules'] },
+  {
+    ignores: ['dist', 'data', 'coverage', 'node_modules', '.bench-build', 'bench/.data'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

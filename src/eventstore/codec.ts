@@ -83,11 +83,12 @@ export const withEventCodec = (store: EventStore, keys: PersonalDataKeys): Event
     append: async (stream, events, expected) => {
       const userId = userIdOfStream(stream);
       if (!userId) return store.append(stream, events, expected);
-      const encoded = await sealAll(events, userId, keys);
-      for (const event of events) {
-        const email = userEmailOf(event);
-        if (email !== null) await keys.indexEmail(userId, email);
-      }
+      // The user's key and emails go to the key store together: one commit, not two.
+      const emails = events.map(userEmailOf).filter((email) => email !== null);
+      const [encoded] = await Promise.all([
+        sealAll(events, userId, keys),
+        ...emails.map((email) => keys.indexEmail(userId, email)),
+      ]);
       const result = await store.append(stream, encoded, expected);
       if (events.some((event) => event.type === 'UserErased')) {
         await keys.destroy(userId);

@@ -74,9 +74,12 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
   const readFrom = db.prepare<[string, number, number], Row>(
     'SELECT * FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?',
   );
-  const readAllRows = db.prepare<[number, number], Row>(
-    'SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?',
-  );
+  // Rows as arrays (columns in RowArray's order): a log read at start is a million rows.
+  const readAllRows = db
+    .prepare<[number, number], RowArray>(
+      'SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?',
+    )
+    .raw(true);
   const head = db.prepare<[], { position: number | null }>(
     'SELECT max(position) AS position FROM events',
   );
@@ -171,7 +174,7 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
   };
 
   const readAll = async ({ after, limit }: ReadAllOptions): Promise<StoredEvent[]> =>
-    readAllRows.all(Number(after ?? 0n), limit).map(toStored);
+    readAllRows.all(Number(after ?? 0n), limit).map(arrayToStored);
 
   async function* subscribe({
     after,
@@ -241,6 +244,18 @@ const matches = (expected: ExpectedRevision, current: number): boolean => {
   if (expected === 'no-stream') return current === -1;
   return expected === current;
 };
+
+type RowArray = [number, string, number, string, string, string, string];
+
+const arrayToStored = (row: RowArray): StoredEvent => ({
+  stream: row[1],
+  revision: row[2],
+  position: BigInt(row[0]),
+  id: row[3],
+  type: row[4],
+  data: JSON.parse(row[5]) as Record<string, unknown>,
+  metadata: JSON.parse(row[6]) as EventMetadata,
+});
 
 const toStored = (row: Row): StoredEvent => ({
   stream: row.stream,

@@ -1,26 +1,18 @@
-import { foldEmail, identityKeyOf, streams, type IdentityKey } from '../domain/values.js';
+import { foldEmail, streams, type IdentityKey } from '../domain/values.js';
 import type { PersonalDataKeys } from '../eventstore/codec.js';
 import type { EventStore, StoredEvent } from '../eventstore/port.js';
-import type { IdentityDoc, OpenClaimDoc, UserDoc } from './documents.js';
+import type { OpenClaimDoc, UserDoc } from './documents.js';
 import { assertContiguous, type ReadModel } from './port.js';
-import { evolveUserDoc, openClaimChanges } from './projectors.js';
-
-/** An identity as the in-memory model keeps it: what a lookup needs, nothing more. */
-interface HeldIdentity {
-  userId: string | null;
-  /** null once released. */
-  claimRevision: number | null;
-  since: string;
-  revision: number;
-  position: bigint;
-}
+import { evolveIdentityDoc, evolveUserDoc, openClaimChanges } from './projectors.js';
 
 /**
- * The embedded read model, rebuilt from the log at every start. It keeps in memory what
- * must be found fast (every identity and who holds it, open claims) and reads a user
- * from the user's own stream when asked (a handful of events), so it holds no personal
- * data and replays the log without decrypting any (`sealed`): it starts in about the
- * time it takes to read the log. Lookups by email go through the key store's index of
+ * The embedded read model. The log itself, read stream by stream, answers for users and
+ * identities: a user is folded from the user's stream (a handful of events) and an
+ * identity from its guard stream (one to three) when asked, so the model holds no personal
+ * data and no per-person state in memory. What it keeps is what no single stream tells:
+ * the claims still open (for the reconciler) and the position it has followed the log to.
+ * It follows the log with personal data sealed (nothing to decrypt), so it starts in about
+ * the time it takes to read the log. Lookups by email go through the key store's index of
  * keyed email hashes, and each candidate is checked against its stream.
  */
 export const createMemoryReadModel = (deps: {
@@ -28,23 +20,12 @@ export const createMemoryReadModel = (deps: {
   store: Pick<EventStore, 'readStream'>;
   emailIndex: Pick<PersonalDataKeys, 'usersWithEmail'>;
 }): ReadModel & { readsSealed: true } => {
-  const identities = new Map<string, HeldIdentity>();
   const openClaims = new Map<string, OpenClaimDoc>();
   let checkpoint: bigint | null = null;
 
   const applyOne = (event: StoredEvent): void => {
     // Events at or below the checkpoint were applied already: applying twice is a no-op.
     if (checkpoint !== null && event.position <= checkpoint) return;
-    if (event.type === 'IdentityClaimed' || event.type === 'IdentityReleased') {
-      const data = event.data as unknown as IdentityKey & { userId: string | null };
-      identities.set(identityKeyOf(data), {
-        userId: event.type === 'IdentityClaimed' ? data.userId : null,
-        claimRevision: event.type === 'IdentityClaimed' ? event.revision : null,
-        since: event.metadata.time,
-        revision: event.revision,
-        position: event.position,
-      });
-    }
     for (const change of openClaimChanges(event)) {
       if (change.kind === 'put') {
         openClaims.set(change.claim.stream, change.claim);
@@ -78,24 +59,9 @@ export const createMemoryReadModel = (deps: {
     },
     getUser,
     getIdentity: async (identity: IdentityKey) => {
-      const held = identities.get(identityKeyOf(identity));
-      if (!held) return null;
-      const doc: IdentityDoc = {
-        provider: identity.provider,
-        subject: identity.subject,
-        status:
-          held.claimRevision === null
-            ? 'released'
-            : held.userId === null
-              ? 'unowned'
-              : 'linked',
-        userId: held.userId,
-        since: held.since,
-        claimRevision: held.claimRevision ?? -1,
-        revision: held.revision,
-        position: held.position,
-      };
-      return doc;
+      // The guard stream's last event says who holds it (see evolveIdentityDoc).
+      const last = (await deps.store.readStream(streams.identity(identity))).at(-1);
+      return last ? evolveIdentityDoc(null, last) : null;
     },
     findUsersByEmail: async (email) => {
       const folded = foldEmail(email);

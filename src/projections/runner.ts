@@ -126,7 +126,16 @@ export const startProjectionRunner = async (options: {
     };
     let scheduled = false;
     const sealed = readModel.readsSealed === true;
-    for await (const event of store.subscribe({ after: from, signal, sealed })) {
+    // Catching up (at start, a whole log): page by page, each page one batch; far cheaper
+    // than handing events over one at a time. Then following, event by event.
+    for (;;) {
+      const page = await store.readAll({ after: previous, limit: batchSize, sealed });
+      if (page.length === 0 || signal.aborted) break;
+      pending = page;
+      await flush();
+      if (page.length < batchSize) break;
+    }
+    for await (const event of store.subscribe({ after: previous, signal, sealed })) {
       pending.push(event);
       if (pending.length >= batchSize) {
         await flush();

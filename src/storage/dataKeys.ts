@@ -18,9 +18,12 @@ const EMAIL_INDEX_KEY = '$email-index';
 /** Where the sealed keys and the email index live: SQLite or MongoDB. */
 interface KeyTable {
   read(userIds: string[]): Promise<Map<string, Sealed>>;
-  /** Stores the key unless one is there already; returns the one that is. */
-  insert(userId: string, sealed: Sealed): Promise<Sealed>;
-  /** Removes the key and the user's email index entries. */
+  /**
+   * Stores the key unless one is there already; returns the one that is, or null when the
+   * user's key was destroyed (a destroyed key is never made again).
+   */
+  insert(userId: string, sealed: Sealed): Promise<Sealed | null>;
+  /** Removes the key for good, and the user's email index entries. */
   remove(userId: string): Promise<void>;
   addEmail(userId: string, hash: string): Promise<void>;
   usersWithEmail(hash: string): Promise<string[]>;
@@ -71,6 +74,10 @@ const dataKeys = (table: KeyTable, cipher: TokenCipher): PersonalDataKeys => {
       userId,
       cipher.encrypt(fresh.toString('base64'), context(userId)),
     );
+    // Erased: a command that lost the race with the erasure may still seal data for the
+    // user (its append then fails). A key nobody keeps erases that data at once; a key
+    // made again would make the user's older data unreadable instead of "[erased]".
+    if (!stored) return fresh;
     const key = unwrap(userId, stored);
     remember(userId, key);
     return key;
@@ -126,6 +133,7 @@ export const openSqliteDataKeys = (
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS email_index_user ON email_index (user_id);
     CREATE TABLE IF NOT EXISTS email_index_built (at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS destroyed_keys (user_id TEXT PRIMARY KEY) WITHOUT ROWID;
   `);
   type Row = {
     user_id: string;
@@ -139,7 +147,10 @@ export const openSqliteDataKeys = (
      WHERE user_id IN (SELECT value FROM json_each(?))`,
   );
   const insert = db.prepare(
-    'INSERT INTO data_keys (user_id, key_id, iv, tag, ciphertext) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING',
+    `INSERT INTO data_keys (user_id, key_id, iv, tag, ciphertext)
+     SELECT ?1, ?2, ?3, ?4, ?5
+     WHERE NOT EXISTS (SELECT 1 FROM destroyed_keys WHERE user_id = ?1)
+     ON CONFLICT (user_id) DO NOTHING`,
   );
   const addEmail = db.prepare(
     'INSERT INTO email_index (hash, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING',
@@ -148,6 +159,9 @@ export const openSqliteDataKeys = (
     'SELECT user_id FROM email_index WHERE hash = ?',
   );
   const removeKey = db.prepare('DELETE FROM data_keys WHERE user_id = ?');
+  const markDestroyed = db.prepare(
+    'INSERT INTO destroyed_keys (user_id) VALUES (?) ON CONFLICT DO NOTHING',
+  );
   const markBuilt = db.prepare('INSERT INTO email_index_built (at) VALUES (?)');
   const removeEmails = db.prepare('DELETE FROM email_index WHERE user_id = ?');
 
@@ -187,11 +201,12 @@ export const openSqliteDataKeys = (
         await write(() =>
           insert.run(userId, sealed.keyId, sealed.iv, sealed.tag, sealed.ciphertext),
         );
-        return read([userId]).get(userId)!;
+        return read([userId]).get(userId) ?? null;
       },
       remove: async (userId) => {
         await write(() => {
           removeKey.run(userId);
+          markDestroyed.run(userId);
           removeEmails.run(userId);
         });
         db.pragma('wal_checkpoint(TRUNCATE)');
@@ -228,12 +243,14 @@ export const openSqliteDataKeys = (
   };
 };
 
+/** A user's sealed key; once destroyed, a row with `destroyed` only, kept for good. */
 interface KeyRow {
   _id: string;
-  keyId: string;
-  iv: Buffer;
-  tag: Buffer;
-  ciphertext: Buffer;
+  keyId?: string;
+  iv?: Buffer;
+  tag?: Buffer;
+  ciphertext?: Buffer;
+  destroyed?: true;
 }
 
 const bytes = (value: unknown): Buffer =>
@@ -247,10 +264,12 @@ export const createMongoDataKeys = (db: Db, cipher: TokenCipher): PersonalDataKe
   );
   const read = async (userIds: string[]): Promise<Map<string, Sealed>> =>
     new Map(
-      (await rows.find({ _id: { $in: userIds } }).toArray()).map((row) => [
+      (
+        await rows.find({ _id: { $in: userIds }, destroyed: { $ne: true } }).toArray()
+      ).map((row) => [
         row._id,
         {
-          keyId: row.keyId,
+          keyId: row.keyId!,
           iv: bytes(row.iv),
           tag: bytes(row.tag),
           ciphertext: bytes(row.ciphertext),
@@ -265,10 +284,16 @@ export const createMongoDataKeys = (db: Db, cipher: TokenCipher): PersonalDataKe
       read,
       insert: async (userId, sealed) => {
         await rows.insertOne({ _id: userId, ...sealed }).catch(ignoreDuplicate);
-        return (await read([userId])).get(userId)!;
+        return (await read([userId])).get(userId) ?? null;
       },
       remove: async (userId) => {
-        await rows.deleteOne({ _id: userId });
+        // The mark takes the key's place: an insert of a new key then finds it there.
+        const mark = () =>
+          rows.replaceOne({ _id: userId }, { destroyed: true }, { upsert: true });
+        await mark().catch((error: unknown) => {
+          ignoreDuplicate(error);
+          return mark();
+        });
         await emails.deleteMany({ userId });
       },
       addEmail: async (userId, hash) => {

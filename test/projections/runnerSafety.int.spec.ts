@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/eventstore/port.js';
-import { createMemoryReadModel } from '../../src/projections/memory.js';
 import type { ReadModel } from '../../src/projections/port.js';
 import {
   startProjectionRunner,
@@ -10,6 +9,7 @@ import {
   type Switchable,
 } from '../../src/projections/runner.js';
 import { commandSpec, profile, type CommandSpec } from '../support/commandSpec.js';
+import { mapReadModel } from '../support/mapReadModel.js';
 import { referenceReplay } from '../support/replay.js';
 import { testLogger } from '../support/service.js';
 
@@ -81,9 +81,6 @@ describe('the projection runner never skips events', () => {
       },
     });
 
-  const memoryModel = () =>
-    createMemoryReadModel({ store: spec.store, emailIndex: spec.keys });
-
   const log = (): Promise<StoredEvent[]> =>
     spec.store.readAll({ after: null, limit: 100_000 });
 
@@ -113,7 +110,7 @@ describe('the projection runner never skips events', () => {
 
   it('drops the batches queued for the old read model when it is switched, and goes on from the new checkpoint', async () => {
     spec = await commandSpec();
-    const old = memoryModel();
+    const old = mapReadModel();
     const live = switchable(old);
     runner = await startProjectionRunner({
       store: spec.store,
@@ -130,7 +127,7 @@ describe('the projection runner never skips events', () => {
       for (let i = 0; i < 20; i += 1) await register(`during-${i}`);
     })();
     await sleep(30);
-    const rebuilt = memoryModel();
+    const rebuilt = mapReadModel();
     const applied = (await old.position())!;
     const sofar = (await log()).filter((event) => event.position <= applied);
     await rebuilt.apply(sofar.slice(0, -6), { after: null });
@@ -144,7 +141,7 @@ describe('the projection runner never skips events', () => {
 
   it('loses nothing when the database comes back while batches wait and the lead was lost', async () => {
     spec = await commandSpec();
-    const live = switchable(memoryModel());
+    const live = switchable(mapReadModel());
     const lead = leadership();
     runner = await startProjectionRunner({
       store: spec.store,

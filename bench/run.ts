@@ -88,6 +88,8 @@ const serviceEnv = (dataDir: string, extra: Record<string, string> = {}) => ({
   DATA_DIR: dataDir,
   SERVICE_TOKENS: `bench=${TOKEN}`,
   AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+  API_RATE_LIMIT_PER_MINUTE: '10000000',
+  MAX_IN_FLIGHT_COMMANDS: '1000',
   ...extra,
 });
 

@@ -69,6 +69,12 @@ export interface Config {
   tokenEncryptionKey: string | null;
   sessionTtlHours: number;
   authRateLimitPerMinute: number;
+  /** Requests a minute for each API caller (a token, or a signed-in user). */
+  apiRateLimitPerMinute: number;
+  /** Commands handled at once; more are refused (429) rather than queued without bound. */
+  maxInFlightCommands: number;
+  /** How long a request may take, from its first byte to its answer. */
+  requestTimeoutMs: number;
   /** Whether this process may advance the MongoDB read model (one instance leads). */
   runProjector: boolean;
 }
@@ -145,6 +151,9 @@ const envSchema = z.object({
   TOKEN_ENCRYPTION_KEY: z.string().min(1).optional(),
   SESSION_TTL_HOURS: int(1, 24 * 365).default(24 * 7),
   AUTH_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(60),
+  API_RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(60_000),
+  MAX_IN_FLIGHT_COMMANDS: int(1, 100_000).default(256),
+  REQUEST_TIMEOUT_SECONDS: int(1, 600).default(30),
   PROJECTOR: z.enum(['on', 'off']).default('on'),
 });
 
@@ -224,6 +233,9 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ?? null,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     authRateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MINUTE,
+    apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+    maxInFlightCommands: e.MAX_IN_FLIGHT_COMMANDS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS * 1000,
     runProjector: e.PROJECTOR === 'on',
   };
 };

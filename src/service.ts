@@ -171,7 +171,12 @@ export const startService = async (
   timers.forEach((timer) => timer.unref());
 
   // 4. The HTTP server listens first: the OAuth endpoints need its address.
-  const server = createServer();
+  // Receiving a request (headers and body) is bounded too: a slow sender holds no socket
+  // for longer than a request may take.
+  const server = createServer({
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: Math.min(config.requestTimeoutMs, 20_000),
+  });
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
     server.listen(config.port, config.host, done);
@@ -251,6 +256,11 @@ export const startService = async (
     },
     trustProxy: config.trustProxy,
     minPositionWaitMs: config.minPositionWaitMs,
+    limits: {
+      apiRateLimitPerMinute: config.apiRateLimitPerMinute,
+      maxInFlightCommands: config.maxInFlightCommands,
+      requestTimeoutMs: config.requestTimeoutMs,
+    },
     production: config.production,
     browser: {
       passport,

@@ -1,4 +1,4 @@
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import session from 'express-session';
 import helmet from 'helmet';
@@ -14,10 +14,11 @@ import { AccountLinkingError } from '../domain/errors.js';
 import type { TokenVault } from '../storage/tokenVault.js';
 import { auditRoutes } from './auditRoutes.js';
 import { browserRoutes } from './auth/authRoutes.js';
-import { authenticateCaller } from './callers.js';
+import { authenticateCaller, callerOf } from './callers.js';
 import { commandRoutes } from './commandRoutes.js';
 import type { createIdempotency } from './idempotency.js';
 import type { Metrics } from './metrics.js';
+import { inFlightLimit, requestDeadline } from './limits.js';
 import { opsRoutes } from './opsRoutes.js';
 import { problemHandler } from './problems.js';
 import { queryRoutes } from './queryRoutes.js';
@@ -35,6 +36,11 @@ export interface AppDeps {
   trustProxy: boolean | number | string;
   minPositionWaitMs: number;
   production: boolean;
+  limits: {
+    apiRateLimitPerMinute: number;
+    maxInFlightCommands: number;
+    requestTimeoutMs: number;
+  };
   browser: {
     passport: InstanceType<typeof Passport>;
     providers: ProviderName[];
@@ -131,6 +137,7 @@ export const createApp = (deps: AppDeps): Express => {
   });
 
   app.use(opsRoutes({ readiness: deps.readiness, metrics: deps.metrics }));
+  app.use(requestDeadline(deps.limits.requestTimeoutMs));
   if (browser.devProvider) app.use('/dev-oauth', browser.devProvider);
 
   // Sessions: HttpOnly, SameSite=Lax, Secure when the request came over TLS.
@@ -163,10 +170,14 @@ export const createApp = (deps: AppDeps): Express => {
       (req.body as { _csrf?: string } | undefined)?._csrf ??
       (req.headers['x-csrf-token'] as string | undefined),
   });
-  const limiter = (perMinute: number) =>
+  const limiter = (
+    perMinute: number,
+    keyGenerator?: (req: Request, res: Response) => string,
+  ) =>
     rateLimit({
       windowMs: 60_000,
       limit: perMinute,
+      ...(keyGenerator ? { keyGenerator } : {}),
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       handler: () => {
@@ -179,6 +190,13 @@ export const createApp = (deps: AppDeps): Express => {
 
   // The API.
   app.use('/api', authenticateCaller(deps.tokens, csrf.isRequestValid));
+  // Per caller (a token's name, or the signed-in user), not per address: services behind
+  // one proxy address do not share a budget.
+  app.use(
+    '/api',
+    limiter(deps.limits.apiRateLimitPerMinute, (_req, res) => callerOf(res).name),
+  );
+  app.post('/api/commands/:name', inFlightLimit(deps.limits.maxInFlightCommands));
   app.use(
     commandRoutes({
       services: deps.services,

@@ -13,8 +13,10 @@ export const findEmailOwner = async (
   const { store, readModel, projection } = execution.services;
 
   // Read the model as of now, so a user registered a moment ago is seen.
-  const head = await store.headPosition();
-  if (head !== null) await projection.waitFor(head, 2000);
+  if (!readModel.readsCurrent) {
+    const head = await store.headPosition();
+    if (head !== null) await projection.waitFor(head, 2000);
+  }
 
   const owners = (await readModel.findUsersByEmail(profile.email))
     .filter((user) => user.emailVerified)

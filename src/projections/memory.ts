@@ -19,7 +19,7 @@ export const createMemoryReadModel = (deps: {
   /** The log as readers see it: personal data opened. */
   store: Pick<EventStore, 'readStream'>;
   emailIndex: Pick<PersonalDataKeys, 'usersWithEmail'>;
-}): ReadModel & { readsSealed: true } => {
+}): ReadModel & { readsSealed: true; readsCurrent: true } => {
   const openClaims = new Map<string, OpenClaimDoc>();
   let checkpoint: bigint | null = null;
 
@@ -52,6 +52,7 @@ export const createMemoryReadModel = (deps: {
 
   return {
     readsSealed: true,
+    readsCurrent: true,
     position: async () => checkpoint,
     apply: async (events, options = {}) => {
       assertContiguous(checkpoint, options.after);

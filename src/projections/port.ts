@@ -9,6 +9,11 @@ import type { IdentityDoc, OpenClaimDoc, UserDoc } from './documents.js';
 export interface ReadModel {
   /** True when it never needs personal data from events (it may get them sealed). */
   readsSealed?: boolean;
+  /**
+   * True when its answers come from the log itself, so they include every appended event
+   * without waiting for the runner (the embedded model reads streams and the email index).
+   */
+  readsCurrent?: boolean;
   /** Position of the last applied event, or null before the first. */
   position(): Promise<bigint | null>;
   /**

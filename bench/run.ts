@@ -13,7 +13,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { benchGithubSubject, benchUserId, generateLog } from './generateLog.js';
 import { commandMix, helloLoad, lookups, type LoadFigures } from './load.js';
 import { BUILD, ROOT, build, startServer, waitReady } from './processes.js';
-import { signInLoad } from './signIns.js';
+import { callbackLoad } from './signIns.js';
 
 const TOKEN = 'bench-token-0123456789abcdef';
 
@@ -44,12 +44,14 @@ const options = new Command('bench')
     'where generated logs are kept between runs',
     join(ROOT, 'bench', '.data'),
   )
+  .option('--sign-ins <n>', 'OAuth callbacks timed', positive, 2000)
   .option('--no-readme', 'do not rewrite the README table')
   .parse()
   .opts<{
     seconds: number;
     replayUsers: number;
     lookupUsers: number;
+    signIns: number;
     data: string;
     readme: boolean;
   }>();
@@ -143,8 +145,8 @@ const commands = await measured(
   () => commandMix(service.url, TOKEN, 32, warmSeconds),
   () => commandMix(service.url, TOKEN, 32, seconds),
 );
-await signInLoad(service.url, 16, warmSeconds);
-const signIns = await signInLoad(service.url, 16, seconds);
+await callbackLoad(service.url, 200, 16);
+const signIns = await callbackLoad(service.url, options.signIns, 16);
 await service.stop();
 rmSync(serviceDir, { recursive: true, force: true });
 
@@ -278,6 +280,7 @@ const results = {
     secondsPerRun: seconds,
     connections: 32,
     signInConcurrency: 16,
+    signInCallbacks: options.signIns,
     replayLog: {
       users: options.replayUsers,
       events: raw.events,

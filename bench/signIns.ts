@@ -1,51 +1,99 @@
-import { cookieBrowser } from '../test/support/browser.js';
+import {
+  cookieBrowser,
+  fieldValue,
+  type CookieBrowser,
+} from '../test/support/browser.js';
 import { consent, type Person } from '../test/support/providers.js';
 
-/**
- * The whole browser path of a sign-in, as many people at once: each round is a new browser
- * (fresh cookies) that opens /auth/github, is sent to the development provider, consents
- * as a person, comes back to the callback (state check, code exchange and profile fetch
- * over HTTP, decision, command, session) and lands on its account page. Half the rounds
- * are first sign-ins (a user is created), half return to a person seen before.
- */
-export const signInLoad = async (
-  url: string,
+const person = (n: number): Person => ({
+  id: String(9_000_000 + n),
+  login: `bench${n}`,
+  name: 'Bench Person',
+  email: `bench${n}@example.com`,
+  emailVerified: true,
+});
+
+/** Runs `work` for each item with `concurrency` at once; resolves with the seconds taken. */
+const pool = async <T>(
+  items: T[],
   concurrency: number,
-  seconds: number,
-): Promise<{ perSecond: number; signIns: number }> => {
-  const deadline = performance.now() + seconds * 1000;
+  work: (item: T) => Promise<void>,
+): Promise<number> => {
   const started = performance.now();
-  let done = 0;
-  let people = 0;
-  const seen: string[] = [];
-
-  const round = async () => {
-    const returning = seen.length > 0 && done % 2 === 1;
-    const id = returning
-      ? seen[Math.floor(Math.random() * seen.length)]!
-      : String(9_000_000 + (people += 1));
-    const person: Person = {
-      id,
-      login: `bench${id}`,
-      name: 'Bench Person',
-      email: `bench${id}@example.com`,
-      emailVerified: true,
-    };
-    const browser = cookieBrowser();
-    const atProvider = await browser.get(`${url}/auth/github`);
-    const landed = await consent(browser, atProvider, 'github', person);
-    if (landed.status !== 200 || !new URL(landed.url).pathname.startsWith('/account')) {
-      throw new Error(`sign-in ended at ${landed.url} (${landed.status})`);
-    }
-    if (!returning) seen.push(id);
-    done += 1;
-  };
-
+  let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) await round();
+      while (next < items.length) await work(items[next++]!);
     }),
   );
-  const elapsed = (performance.now() - started) / 1000;
-  return { perSecond: done / elapsed, signIns: done };
+  return (performance.now() - started) / 1000;
+};
+
+/**
+ * The OAuth callback path, timed alone: `count` browsers (fresh cookie jars) are first
+ * taken, untimed, through /auth/github and the development provider's consent up to the
+ * redirect back; then their callbacks are sent, `concurrency` at once. A callback checks
+ * the state against the session, exchanges the code and reads the profile and emails
+ * from the provider over HTTP, decides, runs the command, stores the tokens and starts
+ * the signed-in session. Every callback must end at the account page. Half the people are
+ * new (a user is created), half signed in before (through the same path, untimed).
+ */
+export const callbackLoad = async (
+  url: string,
+  count: number,
+  concurrency: number,
+): Promise<{ perSecond: number; callbacks: number }> => {
+  const returning = Math.floor(count / 2);
+  // People who signed in once already.
+  await pool([...Array(returning).keys()], concurrency, async (n) => {
+    const browser = cookieBrowser();
+    const landed = await consent(
+      browser,
+      await browser.get(`${url}/auth/github`),
+      'github',
+      person(n),
+    );
+    if (!new URL(landed.url).pathname.startsWith('/account'))
+      throw new Error(`first sign-in ended at ${landed.url}`);
+  });
+
+  // Flows stopped at the redirect back to the service.
+  const pending: { browser: CookieBrowser; callback: string }[] = [];
+  await pool([...Array(count).keys()], concurrency, async (n) => {
+    const browser = cookieBrowser();
+    const atProvider = await browser.get(`${url}/auth/github`);
+    const consentUrl = new URL(
+      'github/consent',
+      atProvider.url.replace(/\/(github|google)\/.*$/, '/'),
+    );
+    const who = person(n < returning ? n : count + n);
+    const redirect = await browser.post(
+      consentUrl.toString(),
+      {
+        request: fieldValue(atProvider.html, 'request'),
+        decision: 'allow',
+        id: who.id,
+        login: who.login ?? '',
+        name: who.name ?? '',
+        email: who.email ?? '',
+        emailVerified: 'on',
+      },
+      { follow: false },
+    );
+    const location = redirect.headers.get('location');
+    if (!location?.includes('/auth/github/callback'))
+      throw new Error(`consent answered ${redirect.status}`);
+    pending.push({ browser, callback: new URL(location, consentUrl).toString() });
+  });
+
+  const seconds = await pool(pending, concurrency, async ({ browser, callback }) => {
+    const answer = await browser.get(callback, { follow: false });
+    const location = answer.headers.get('location') ?? '';
+    if (answer.status < 300 || answer.status > 303 || !location.startsWith('/account')) {
+      throw new Error(
+        `callback answered ${answer.status} to ${location}: ${answer.html.slice(0, 200)}`,
+      );
+    }
+  });
+  return { perSecond: pending.length / seconds, callbacks: pending.length };
 };

@@ -1,4 +1,9 @@
-import express, { type Express, type Request, type Response } from 'express';
+import express, {
+  type Express,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { rateLimit } from 'express-rate-limit';
 import session from 'express-session';
 import helmet from 'helmet';
@@ -140,24 +145,33 @@ export const createApp = (deps: AppDeps): Express => {
   app.use(requestDeadline(deps.limits.requestTimeoutMs));
   if (browser.devProvider) app.use('/dev-oauth', browser.devProvider);
 
-  // Sessions: HttpOnly, SameSite=Lax, Secure when the request came over TLS.
+  // Sessions: HttpOnly, SameSite=Lax, Secure when the request came over TLS. A service
+  // calling the API with its token has no session: none is looked up for it.
+  const browserOnly =
+    (handler: RequestHandler): RequestHandler =>
+    (req, res, next) =>
+      req.headers.authorization !== undefined && req.path.startsWith('/api/')
+        ? next()
+        : handler(req, res, next);
   app.use(
-    session({
-      name: 'account_links.sid',
-      secret: browser.sessionSecrets,
-      store: browser.sessionStore,
-      resave: false,
-      saveUninitialized: false,
-      cookie: {
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: 'auto',
-        maxAge: browser.sessionTtlMs,
-      },
-    }),
+    browserOnly(
+      session({
+        name: 'account_links.sid',
+        secret: browser.sessionSecrets,
+        store: browser.sessionStore,
+        resave: false,
+        saveUninitialized: false,
+        cookie: {
+          httpOnly: true,
+          sameSite: 'lax',
+          secure: 'auto',
+          maxAge: browser.sessionTtlMs,
+        },
+      }),
+    ),
   );
-  app.use(browser.passport.initialize());
-  app.use(browser.passport.session());
+  app.use(browserOnly(browser.passport.initialize()));
+  app.use(browserOnly(browser.passport.session()));
   // A visitor who never signs in keeps a session (for the forms' CSRF token) for an hour
   // only; signing in starts a new session with the full lifetime.
   app.use((req, _res, next) => {

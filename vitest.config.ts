@@ -26,6 +26,10 @@ const SERVICE_SUITES = [
   'test/api/**/*.spec.ts',
   'test/cases/**/*.spec.ts',
   'test/oauth/**/*.spec.ts',
+  // The race suite: a short form here; `npm run test:races` runs 1,000 rounds.
+  'test/races/**/*.e2e.spec.ts',
+  // The fuzz suites: a few hundred cases here; `npm run test:fuzz` runs 10,000.
+  'test/fuzz/**/*.spec.ts',
 ];
 
 export default defineConfig({

@@ -148,8 +148,8 @@ export const openSqliteDataKeys = (
   );
   const insert = db.prepare(
     `INSERT INTO data_keys (user_id, key_id, iv, tag, ciphertext)
-     SELECT ?1, ?2, ?3, ?4, ?5
-     WHERE NOT EXISTS (SELECT 1 FROM destroyed_keys WHERE user_id = ?1)
+     SELECT ?, ?, ?, ?, ?
+     WHERE NOT EXISTS (SELECT 1 FROM destroyed_keys WHERE user_id = ?)
      ON CONFLICT (user_id) DO NOTHING`,
   );
   const addEmail = db.prepare(
@@ -199,7 +199,14 @@ export const openSqliteDataKeys = (
       read: async (userIds) => read(userIds),
       insert: async (userId, sealed) => {
         await write(() =>
-          insert.run(userId, sealed.keyId, sealed.iv, sealed.tag, sealed.ciphertext),
+          insert.run(
+            userId,
+            sealed.keyId,
+            sealed.iv,
+            sealed.tag,
+            sealed.ciphertext,
+            userId,
+          ),
         );
         return read([userId]).get(userId) ?? null;
       },

@@ -1,4 +1,4 @@
-import type { Binary, Db } from 'mongodb';
+import { MongoServerError, type Binary, type Db } from 'mongodb';
 import { identityKeyOf } from '../domain/values.js';
 import type { TokenCipher } from './tokenCipher.js';
 import type { ProviderTokens, TokenVault } from './tokenVault.js';
@@ -29,21 +29,28 @@ export const createMongoTokenVault = (db: Db, cipher: TokenCipher): TokenVault =
         JSON.stringify({ a: value.accessToken, r: value.refreshToken }),
         key,
       );
-      await tokens.replaceOne(
-        { _id: key },
-        {
-          provider: identity.provider,
-          subject: identity.subject,
-          keyId: sealed.keyId,
-          iv: sealed.iv,
-          tag: sealed.tag,
-          ciphertext: sealed.ciphertext,
-          scopes: value.scopes,
-          expiresAt: value.expiresAt,
-          updatedAt: new Date(),
-        },
-        { upsert: true },
-      );
+      const upsert = () =>
+        tokens.replaceOne(
+          { _id: key },
+          {
+            provider: identity.provider,
+            subject: identity.subject,
+            keyId: sealed.keyId,
+            iv: sealed.iv,
+            tag: sealed.tag,
+            ciphertext: sealed.ciphertext,
+            scopes: value.scopes,
+            expiresAt: value.expiresAt,
+            updatedAt: new Date(),
+          },
+          { upsert: true },
+        );
+      // Two upserts of one new identity at once (two first sign-ins): the one that lost
+      // the insert finds the document on its second try, and replaces it.
+      await upsert().catch((error: unknown) => {
+        if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
+        return upsert();
+      });
     },
     get: async (identity) => {
       const key = identityKeyOf(identity);

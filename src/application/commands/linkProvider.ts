@@ -5,6 +5,7 @@ import {
   assertActive,
   assertProviderSlot,
   assertRevision,
+  connectionOf,
   linkProvider as decideLink,
 } from '../../domain/user.js';
 import { streams, type IdentityKey } from '../../domain/values.js';
@@ -38,7 +39,7 @@ export const linkProvider = (
     const ref = { kind: 'identity', identity } as const;
 
     // 1. The user, refusals in the contract's order.
-    const user = await loadUser(execution, command.userId);
+    let user = await loadUser(execution, command.userId);
     assertActive(user.state);
     assertRevision(user.state, command.expectedRevision);
 
@@ -47,6 +48,14 @@ export const linkProvider = (
     if (guard.status === 'claimed' && guard.userId !== null) {
       if (guard.userId !== command.userId) throw alreadyLinked(guard.userId);
       return resultFor(execution, command.userId, false);
+    }
+    // The user as read above may still show the identity, which an unlink has released
+    // since (settling it may have just finished that release): decide on the user as it
+    // is now, rather than refuse the link for an identity the user no longer holds.
+    if (connectionOf(user.state, identity)) {
+      user = await loadUser(execution, command.userId);
+      assertActive(user.state);
+      assertRevision(user.state, command.expectedRevision);
     }
     assertProviderSlot(user.state, identity.provider, policy);
 

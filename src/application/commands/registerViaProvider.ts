@@ -40,14 +40,19 @@ export const registerViaProvider = (
     );
     if (guard.status === 'claimed' && guard.userId !== null) {
       // Our own earlier attempt, or a registration left half-done that this command just
-      // finished with its profile: either way this command created the user.
+      // finished with its profile: either way this command created the user. (A claim
+      // this command moved to a merge's survivor, settling it, created nobody.)
+      const ours = guard.commandId === execution.context.commandId;
       const finishedHere = ownEvents(execution).some(
         (event) =>
           event.type === 'UserRegistered' && event.stream === streams.user(guard.userId!),
       );
-      if (guard.commandId === execution.context.commandId || finishedHere) {
+      if ((ours && guard.purpose === 'register') || finishedHere) {
         return resultFor(execution, guard.userId, true);
       }
+      // Our own earlier attempt linked the identity to the owner of its email.
+      if (ours && guard.purpose === 'link')
+        return resultFor(execution, guard.userId, false);
       throw alreadyLinked(guard.userId);
     }
 

@@ -409,6 +409,11 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
       case 'kept-unowned':
         return showMessage(res, 200, 'kept-unowned', name);
       case 'rejected':
+        // A link to a user erased or merged meanwhile: the session ends with its user.
+        // (An erasure may have ended it already; saved as it is, it would come back.)
+        if (intent === 'link' && rejectionPage(outcome.reason) === 'user-gone') {
+          await logout(req);
+        }
         return showMessage(
           res,
           rejectionStatus(outcome.reason),

@@ -343,5 +343,13 @@ if (options.readme) {
     readmePath,
     readme.slice(0, from) + table + readme.slice(to + end.length),
   );
+  // The table as Prettier lays it out (the README is checked by `npm run lint`).
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/prettier/bin/prettier.cjs'), '--write', readmePath],
+    {
+      stdio: 'ignore',
+    },
+  );
   log('README.md table updated');
 }

@@ -128,6 +128,7 @@ export const startService = async (
         for (const identity of identities) await vault.removeIfOlder(identity, before);
       },
       endSessions: (userId) => side.endSessionsOf(userId),
+      forgetPersonalData: (userId) => side.dataKeys.destroy(userId),
     },
   };
 

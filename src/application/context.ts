@@ -26,8 +26,9 @@ export interface PasswordHashing {
 }
 
 /**
- * What the service keeps about a person outside the log: provider tokens and browser
- * sessions. Unlinking takes an identity's tokens with it; erasure takes everything.
+ * What the service keeps about a person outside the log: provider tokens, browser
+ * sessions and the key that opens the person's data in the log. Unlinking takes an
+ * identity's tokens with it; erasure takes everything.
  */
 export interface PersonalDataOutsideLog {
   /**
@@ -37,6 +38,12 @@ export interface PersonalDataOutsideLog {
   removeTokens(identities: IdentityKey[]): Promise<void>;
   /** Ends every browser session signed in as the user. */
   endSessions(userId: string): Promise<number>;
+  /**
+   * Destroys the user's data key, which erases the user's personal data from the log
+   * (appending `UserErased` does it too, but a crash right after that append would leave
+   * it undone). Destroying a destroyed key changes nothing.
+   */
+  forgetPersonalData(userId: string): Promise<void>;
 }
 
 export interface Services {

@@ -172,6 +172,10 @@ export const settleGuard = async (
           continue;
 
         case 'release': {
+          // An erasure killed after its `UserErased` left this claim: finish it whole.
+          if (repair && resolution.reason === 'erased') {
+            await finishErasure(execution, guard.userId, ref);
+          }
           const events =
             ref.kind === 'identity'
               ? releaseIdentity(
@@ -203,6 +207,18 @@ export const settleGuard = async (
     }
   }
   throw new AccountLinkingError('unavailable', 'too much concurrent activity; try again');
+};
+
+/**
+ * What an erasure does outside the log after appending `UserErased`, done again for a
+ * claim it left: the person's data key, the identity's tokens, the person's sessions.
+ */
+const finishErasure = async (execution: Execution, userId: string, ref: GuardRef) => {
+  const outside = execution.services.outsideLog;
+  if (!outside) return;
+  await outside.forgetPersonalData(userId);
+  if (ref.kind === 'identity') await outside.removeTokens([ref.identity]);
+  await outside.endSessions(userId);
 };
 
 const rethrowUnlessConflict = (error: unknown): void => {

@@ -49,9 +49,11 @@ export const eraseUser = async (
     await settleGuard(execution, ref, { ownStep: true });
     if (ref.kind === 'identity') identities.push(ref.identity);
   }
-  // What is kept outside the log: tokens and sessions. (A repeated erasure does it again.)
+  // What is kept outside the log: the data key, tokens and sessions. (A repeated erasure
+  // does it again: the first may have been killed right after appending `UserErased`.)
   const outside = execution.services.outsideLog;
   if (outside) {
+    await outside.forgetPersonalData(command.userId);
     await outside.removeTokens(identities);
     const ended = await outside.endSessions(command.userId);
     execution.services.logger.info(

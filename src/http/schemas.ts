@@ -41,6 +41,12 @@ export const Subject = z
 export const Email = z
   .email({ pattern: z.regexes.unicodeEmail })
   .max(MAX_EMAIL_LENGTH)
+  // The pattern lets all but spaces, "@" and quotes through; control characters, lone
+  // surrogates and direction overrides are no part of an address (and would be stored).
+  .refine(
+    (value) => !hasDisplayControls(value),
+    'no control, lone surrogate or direction-override characters',
+  )
   .meta({ description: 'An email address; internationalised addresses are valid' });
 
 export const TrimmedEmail = z.preprocess(

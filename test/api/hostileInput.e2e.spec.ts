@@ -86,6 +86,43 @@ describe('odd and hostile input', () => {
     expect(reply.status).toBe(201);
   });
 
+  it('refuses a body nested 400,000 levels deep, also with an Idempotency-Key (was a 500)', async () => {
+    const before = await head();
+    const deep = `${'['.repeat(400_000)}${']'.repeat(400_000)}`;
+    for (const headers of [{}, { 'idempotency-key': 'deep-1' }] as Record<
+      string,
+      string
+    >[]) {
+      const reply = await api.command('register-via-provider', undefined, {
+        raw: deep,
+        headers,
+      });
+      expect(reply.status).toBe(422);
+      expect(reply.body).toMatchObject({
+        code: 'validation-failed',
+        errors: [{ path: '(body)' }],
+      });
+    }
+    expect(await head()).toBe(before);
+  });
+
+  it('refuses emails with control characters or lone surrogates (they were stored)', async () => {
+    const before = await head();
+    const odd = ['a\u0000b@example.com', '\u007f@example.com', 'a\ud800@example.com'];
+    for (const email of [...odd, 'a\u202e@example.com']) {
+      const reply = await api.command('register-via-provider', {
+        provider: 'github',
+        subject: 'odd-email',
+        profile: { email },
+      });
+      expect(reply.status, JSON.stringify(email)).toBe(422);
+      expect(reply.body.errors).toEqual([
+        { path: 'profile.email', message: expect.any(String) },
+      ]);
+    }
+    expect(await head()).toBe(before);
+  });
+
   it('trims emails in queries as in commands', async () => {
     const created = await registerViaProvider(api, 'github', 'trim', {
       email: 'bob.smith@example.com',

@@ -20,21 +20,30 @@ export const cookieBrowser = () => {
 
   const request = async (
     url: string,
-    init: { method?: string; form?: Record<string, string>; follow?: boolean } = {},
+    init: {
+      method?: string;
+      form?: Record<string, string>;
+      /** A raw body, sent as it is with this content type (for odd requests). */
+      raw?: { body: string; contentType?: string };
+      follow?: boolean;
+    } = {},
   ): Promise<Page> => {
     const trail: string[] = [];
-    let method = init.method ?? (init.form ? 'POST' : 'GET');
+    let method = init.method ?? (init.form || init.raw ? 'POST' : 'GET');
     let body: string | undefined = init.form
       ? new URLSearchParams(init.form).toString()
-      : undefined;
+      : init.raw?.body;
+    let contentType = init.raw
+      ? init.raw.contentType
+      : 'application/x-www-form-urlencoded';
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
       trail.push(current);
       const headers: Record<string, string> = { accept: 'text/html' };
       const cookie = await jar.getCookieString(current);
       if (cookie) headers.cookie = cookie;
-      if (body !== undefined)
-        headers['content-type'] = 'application/x-www-form-urlencoded';
+      if (body !== undefined && contentType !== undefined)
+        headers['content-type'] = contentType;
       const res = await fetch(current, { method, headers, body, redirect: 'manual' });
       for (const line of res.headers.getSetCookie()) await jar.setCookie(line, current);
       const location = res.headers.get('location');
@@ -44,6 +53,7 @@ export const cookieBrowser = () => {
         if (res.status !== 307 && res.status !== 308) {
           method = 'GET';
           body = undefined;
+          contentType = undefined;
         }
         await res.arrayBuffer();
         continue;
@@ -66,6 +76,15 @@ export const cookieBrowser = () => {
       form: Record<string, string>,
       options: { follow?: boolean } = {},
     ) => request(url, { form, ...options }),
+    /** Any method, with a raw body of any content type, or none. */
+    send: (
+      url: string,
+      options: {
+        method: string;
+        raw?: { body: string; contentType?: string };
+        follow?: boolean;
+      },
+    ) => request(url, options),
     cookies: (url: string) => jar.getCookies(url),
     /** Forgets every cookie: a browser that lost its session. */
     clearCookies: () => {

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import {
   createDevProvider,
   type DevFaults,
@@ -15,9 +15,30 @@ export const CLIENTS = {
   google: { clientId: 'test-google-client', clientSecret: 'test-google-secret-456' },
 };
 
+/** A whole answer, sent as it is in place of what the stand-in would answer. */
+export interface RawAnswer {
+  status?: number;
+  contentType?: string;
+  body: string;
+}
+
+/**
+ * Answers no real provider gives, beyond what `faults` can shape: bodies that are not a
+ * JSON object at all, lists of emails with anything in them. Read at request time.
+ */
+export interface HostileAnswers {
+  /** In place of GitHub's /user and Google's userinfo. */
+  profile?: RawAnswer;
+  /** In place of GitHub's /user/emails. */
+  emails?: RawAnswer;
+}
+
 export interface ProviderStandIns {
   url: string;
   faults: DevFaults;
+  hostile: HostileAnswers;
+  /** Every access and refresh token the stand-ins handed out, in order (secrets scans). */
+  issued: { accessTokens: string[]; refreshTokens: string[] };
   provider: DevProvider;
   /** Registers the service's origin: redirects anywhere else are refused, as GitHub does. */
   registerCallbackOrigin: (origin: string) => void;
@@ -34,6 +55,8 @@ export const startProviderStandIns = async (
   options: { googleTokenSeconds?: number } = {},
 ): Promise<ProviderStandIns> => {
   const faults: DevFaults = {};
+  const hostile: HostileAnswers = {};
+  const issued = { accessTokens: [] as string[], refreshTokens: [] as string[] };
   // Like an OAuth app's registered callback: the service's address, once it is known.
   let registered: string | null = null;
   const provider = createDevProvider({
@@ -46,6 +69,15 @@ export const startProviderStandIns = async (
       (registered === null || uri.origin === registered),
   });
   const app = express();
+  app.get(
+    ['/github/api/user', '/google/v1/userinfo'],
+    sendRaw(() => hostile.profile),
+  );
+  app.get(
+    '/github/api/user/emails',
+    sendRaw(() => hostile.emails),
+  );
+  app.post(['/github/login/oauth/access_token', '/google/token'], recordTokens(issued));
   app.use(provider.router);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -54,6 +86,8 @@ export const startProviderStandIns = async (
   return {
     url,
     faults,
+    hostile,
+    issued,
     provider,
     registerCallbackOrigin: (origin: string) => {
       registered = new URL(origin).origin;
@@ -78,6 +112,34 @@ export const startProviderStandIns = async (
       }),
   };
 };
+
+const sendRaw =
+  (answer: () => RawAnswer | undefined): RequestHandler =>
+  (_req, res, next) => {
+    const raw = answer();
+    if (!raw) return next();
+    res
+      .status(raw.status ?? 200)
+      .type(raw.contentType ?? 'application/json')
+      .send(raw.body);
+  };
+
+/** Notes the tokens of every token answer on their way out. */
+const recordTokens =
+  (issued: ProviderStandIns['issued']): RequestHandler =>
+  (_req, res, next) => {
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      const { access_token: access, refresh_token: refresh } = (body ?? {}) as Record<
+        string,
+        unknown
+      >;
+      if (typeof access === 'string') issued.accessTokens.push(access);
+      if (typeof refresh === 'string') issued.refreshTokens.push(refresh);
+      return json(body);
+    };
+    next();
+  };
 
 export type Person = Partial<DevPerson> & { id: string };
 

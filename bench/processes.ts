@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childEnvironment } from '../src/config.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -41,7 +42,7 @@ export const startServer = async (
 ): Promise<Server> => {
   const child = spawn(process.execPath, [join(BUILD, entry.replace(/\.ts$/, '.js'))], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: childEnvironment({ LOG_LEVEL: 'warn', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

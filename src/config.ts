@@ -157,6 +157,25 @@ const envSchema = z.object({
   PROJECTOR: z.enum(['on', 'off']).default('on'),
 });
 
+/** The names of every variable the service reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+/**
+ * An environment for a child service that gets its configuration only from `given`: the
+ * service's own variables in this process's environment (CI exports MONGODB_URL for the
+ * tests, for one) are left out, the rest (PATH and the like) kept.
+ */
+export const childEnvironment = (
+  given: Record<string, string>,
+  inherited: NodeJS.ProcessEnv = process.env,
+): Record<string, string> => {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(inherited)) {
+    if (value !== undefined && !CONFIG_VARIABLES.includes(name)) env[name] = value;
+  }
+  return { ...env, ...given };
+};
+
 /** A configuration mistake, with the fix in its message. */
 export class ConfigError extends Error {
   constructor(message: string) {

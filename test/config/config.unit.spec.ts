@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseServiceTokens } from '../../src/config.js';
+import {
+  childEnvironment,
+  ConfigError,
+  loadConfig,
+  parseServiceTokens,
+} from '../../src/config.js';
 
 describe('configuration', () => {
   it('runs on embedded defaults with nothing set', () => {
@@ -89,5 +94,23 @@ describe('configuration', () => {
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
     expect(loadConfig({}).trustProxy).toBe(false);
+  });
+
+  // CI exports MONGODB_URL for the tests; a service spawned on the embedded default must
+  // not pick it up (it did, and a SIGTERM test read a lagging MongoDB read model).
+  it('gives a child service only the configuration it is handed', () => {
+    const env = childEnvironment(
+      { DATA_DIR: '/tmp/x', LOG_LEVEL: 'warn' },
+      {
+        PATH: '/usr/bin',
+        MONGODB_URL: 'mongodb://ci',
+        EVENTSTORE_URL: 'esdb://ci',
+        PORT: '1',
+      },
+    );
+    expect(env).toEqual({ PATH: '/usr/bin', DATA_DIR: '/tmp/x', LOG_LEVEL: 'warn' });
+    expect(childEnvironment({ MONGODB_URL: 'mongodb://mine' }, {}).MONGODB_URL).toBe(
+      'mongodb://mine',
+    );
   });
 });

@@ -26,8 +26,9 @@ build() {
   # The binary refuses to start without a version file that begins with "v".
   mkdir -p "$work/build/version"
   echo "$VERSION" > "$work/build/version/version.txt"
-  (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$BIN.tmp" ./cmd/ferretdb)
-  mv "$BIN.tmp" "$BIN"
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$BIN.$$.tmp" ./cmd/ferretdb)
+  # Two builds at once (CI and a test run) each finish; mv replaces atomically.
+  mv "$BIN.$$.tmp" "$BIN"
   rm -rf "$work"
 }
 

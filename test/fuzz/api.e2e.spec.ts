@@ -183,6 +183,7 @@ describe(`fuzzing the API on ${COMBINATION.stores}`, () => {
     if (
       c.repeat &&
       command &&
+      !early &&
       key !== undefined &&
       KEY.test(key.replace(/^[ \t]+|[ \t]+$/g, ''))
     ) {

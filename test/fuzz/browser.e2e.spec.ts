@@ -104,7 +104,9 @@ describe(`fuzzing the browser side on ${COMBINATION.stores}`, () => {
         USER.username,
         USER.password,
       );
-      expect(page.url).toBe(`${service.url}/account`);
+      expect(page.url, `${page.status} ${textOf(page.html).slice(0, 200)}`).toBe(
+        `${service.url}/account`,
+      );
     }
     return browser;
   };

@@ -1,5 +1,5 @@
 import { EventEmitter, once } from 'node:events';
-import { openDatabase } from '../storage/openDatabase.js';
+import { openSqliteFile } from '../storage/sqliteFile.js';
 import type { Logger } from 'pino';
 import {
   WrongExpectedRevisionError,
@@ -27,8 +27,6 @@ interface PendingAppend {
   stream: string;
   events: NewEvent[];
   expected: ExpectedRevision;
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
 }
 
 export interface SqliteEventStoreOptions {
@@ -53,13 +51,17 @@ const SCHEMA = `
 `;
 
 /**
- * The embedded event store: one SQLite file in WAL mode with `synchronous=FULL`, so an
- * answered append survives a power cut. Appends that arrive in the same turn of the event
- * loop are committed together (group commit): one fsync for many commands, each still
- * checked against its own expected revision.
+ * The embedded event store: one SQLite file in WAL mode. An append is answered once it is
+ * on disk, so it survives a power cut. Appends that arrive in the same turn of the event
+ * loop are committed together and flushed off the event loop (see sqliteFile.ts): one
+ * fsync for many commands, each still checked against its own expected revision.
  */
 export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventStore => {
-  const db = openDatabase(options.file);
+  const file = openSqliteFile(options.file, {
+    onError: (error) =>
+      options.logger?.error({ err: error }, 'event store commit failed'),
+  });
+  const { db } = file;
   db.exec(SCHEMA);
 
   const lastRevision = db.prepare<[string], { revision: number }>(
@@ -76,8 +78,8 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
   );
   // Rows as arrays (columns in RowArray's order): a log read at start is a million rows.
   const readAllRows = db
-    .prepare<[number, number], RowArray>(
-      'SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?',
+    .prepare<[number, number, number], RowArray>(
+      'SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position > ? AND position < ? ORDER BY position LIMIT ?',
     )
     .raw(true);
   const head = db.prepare<[], { position: number | null }>(
@@ -86,12 +88,18 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
 
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
-  let queue: PendingAppend[] = [];
+  file.onDurable(() => appended.emit('appended'));
+  // The first position of each append committed but not yet on disk: followers (readAll)
+  // see the log only up to the first of them, so a read model never gets ahead of what
+  // a power cut would leave.
+  const notYetOnDisk = new Set<number>();
   let closed = false;
-  let flushing: Promise<void> | null = null;
 
   // 1. Check one append against the stream as it is inside the transaction.
-  const applyOne = (append: PendingAppend): AppendResult => {
+  const applyOne = (
+    append: PendingAppend,
+    onFirstInsert?: (position: number) => void,
+  ): AppendResult => {
     const current = lastRevision.get(append.stream)?.revision ?? -1;
     const expected = expectedAsNumber(append.expected);
     if (!matches(append.expected, current)) {
@@ -116,6 +124,7 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
         JSON.stringify(event.metadata),
       );
       position = BigInt(info.lastInsertRowid);
+      if (revision === current + 1) onFirstInsert?.(Number(position));
     }
     return { nextRevision: revision, position };
   };
@@ -132,49 +141,11 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
     return { nextRevision: last.revision, position: BigInt(last.position) };
   };
 
-  // 2. Commit everything queued in one transaction; settle each promise after it.
-  const flush = (): void => {
-    const batch = queue;
-    queue = [];
-    if (batch.length === 0) return;
-    const outcomes: ({ ok: AppendResult } | { error: unknown })[] = [];
-    try {
-      db.transaction(() => {
-        for (const append of batch) {
-          try {
-            outcomes.push({ ok: applyOne(append) });
-          } catch (error) {
-            if (!(error instanceof WrongExpectedRevisionError)) throw error;
-            outcomes.push({ error });
-          }
-        }
-      }).immediate();
-    } catch (error) {
-      options.logger?.error({ err: error }, 'event store commit failed');
-      for (const append of batch) append.reject(error);
-      return;
-    }
-    batch.forEach((append, index) => {
-      const outcome = outcomes[index] as { ok: AppendResult } | { error: unknown };
-      if ('ok' in outcome) append.resolve(outcome.ok);
-      else append.reject(outcome.error);
-    });
-    appended.emit('appended');
+  const readAll = async ({ after, limit }: ReadAllOptions): Promise<StoredEvent[]> => {
+    const below =
+      notYetOnDisk.size > 0 ? Math.min(...notYetOnDisk) : Number.MAX_SAFE_INTEGER;
+    return readAllRows.all(Number(after ?? 0n), below, limit).map(arrayToStored);
   };
-
-  const scheduleFlush = (): void => {
-    if (flushing) return;
-    flushing = new Promise<void>((resolve) =>
-      setImmediate(() => {
-        flushing = null;
-        flush();
-        resolve();
-      }),
-    );
-  };
-
-  const readAll = async ({ after, limit }: ReadAllOptions): Promise<StoredEvent[]> =>
-    readAllRows.all(Number(after ?? 0n), limit).map(arrayToStored);
 
   async function* subscribe({
     after,
@@ -212,10 +183,17 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
       if (events.length === 0) {
         return Promise.reject(new Error('an append needs at least one event'));
       }
-      return new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ stream, events, expected, resolve, reject });
-        scheduleFlush();
-      });
+      let first: number | null = null;
+      return file
+        .write(() =>
+          applyOne({ stream, events, expected }, (position) => {
+            first = position;
+            notYetOnDisk.add(position);
+          }),
+        )
+        .finally(() => {
+          if (first !== null) notYetOnDisk.delete(first);
+        });
     },
     readStream: async (stream) => readStreamRows.all(stream).map(toStored),
     readAll,
@@ -227,10 +205,8 @@ export const openSqliteEventStore = (options: SqliteEventStoreOptions): EventSto
     close: async () => {
       if (closed) return;
       closed = true;
-      await flushing;
-      flush();
+      await file.close();
       appended.emit('appended');
-      db.close();
     },
   };
 };

@@ -6,6 +6,7 @@ import { userEmailOf, type PersonalDataKeys } from '../eventstore/codec.js';
 import type { EventStore } from '../eventstore/port.js';
 import { userIdOfStream } from '../domain/values.js';
 import { openDatabase } from './openDatabase.js';
+import { sqliteFileOf, type SqliteFile } from './sqliteFile.js';
 import type { Sealed, TokenCipher } from './tokenCipher.js';
 
 // Other instances learn of an erasure at the latest this long after it.
@@ -110,13 +111,14 @@ const dataKeys = (table: KeyTable, cipher: TokenCipher): PersonalDataKeys => {
  * key's bytes, and the write-ahead log is truncated after it, so no copy stays on disk.
  */
 export const openSqliteDataKeys = (
-  file: string,
+  file: string | SqliteFile,
   cipher: TokenCipher,
 ): PersonalDataKeys & {
   emailIndexReady(log: EventStore): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 } => {
-  const db = openDatabase(file);
+  const { sqlite, owned } = sqliteFileOf(file);
+  const { db, write } = sqlite;
   db.pragma('secure_delete = ON');
   db.exec(`
     CREATE TABLE IF NOT EXISTS data_keys (
@@ -175,25 +177,6 @@ export const openSqliteDataKeys = (
         ]),
     );
 
-  // Group commit of the writes.
-  let queue: { write: () => void; done: (error?: unknown) => void }[] = [];
-  const commit = () => {
-    const batch = queue;
-    queue = [];
-    try {
-      db.transaction(() => batch.forEach((entry) => entry.write()))();
-    } catch (error) {
-      batch.forEach((entry) => entry.done(error));
-      return;
-    }
-    batch.forEach((entry) => entry.done());
-  };
-  const write = (work: () => void): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (queue.length === 0) setImmediate(commit);
-      queue.push({ write: work, done: (error) => (error ? reject(error) : resolve()) });
-    });
-
   const keys = dataKeys(
     {
       read: async (userIds) => read(userIds),
@@ -218,7 +201,9 @@ export const openSqliteDataKeys = (
         });
         db.pragma('wal_checkpoint(TRUNCATE)');
       },
-      addEmail: (userId, hash) => write(() => addEmail.run(hash, userId)),
+      addEmail: async (userId, hash) => {
+        await write(() => addEmail.run(hash, userId));
+      },
       usersWithEmail: async (hash) => emailUsers.all(hash).map((row) => row.user_id),
     },
     cipher,
@@ -246,7 +231,9 @@ export const openSqliteDataKeys = (
       }
       markBuilt.run(new Date().toISOString());
     },
-    close: () => db.close(),
+    close: async () => {
+      if (owned) await sqlite.close();
+    },
   };
 };
 
@@ -331,7 +318,7 @@ export const importSqliteDataKeys = async (
     await Promise.all(emails.map(([userId, email]) => store.indexEmail(userId, email)));
     await store.emailIndexReady({ readAll: async () => [] } as unknown as EventStore);
   } finally {
-    store.close();
+    await store.close();
   }
   const db = openDatabase(file);
   try {

@@ -13,6 +13,7 @@ import { createMongoIdempotencyStore } from './mongoIdempotency.js';
 import { createMongoTokenVault } from './mongoTokenVault.js';
 import { SqliteSessionStore } from './sqliteSessionStore.js';
 import { openSqliteIdempotencyStore } from './sqliteIdempotency.js';
+import { openSqliteFile } from './sqliteFile.js';
 import type { PersonalDataKeys } from '../eventstore/codec.js';
 import type { EventStore } from '../eventstore/port.js';
 import { createMongoDataKeys, openSqliteDataKeys } from './dataKeys.js';
@@ -98,15 +99,18 @@ export const openSideStores = async (options: {
     };
   }
 
+  // One connection for the four, so that one commit (one fsync) serves all their writes
+  // of a moment.
   const serviceDb = join(options.dataDir, 'service.sqlite');
-  const sessionStore = new SqliteSessionStore(serviceDb);
-  const vault = openSqliteTokenVault(serviceDb, options.cipher);
-  const idempotency = openSqliteIdempotencyStore(serviceDb);
-  const dataKeys = openSqliteDataKeys(serviceDb, options.cipher);
+  const serviceFile = openSqliteFile(serviceDb);
+  const sessionStore = new SqliteSessionStore(serviceFile);
+  const vault = openSqliteTokenVault(serviceFile, options.cipher);
+  const idempotency = openSqliteIdempotencyStore(serviceFile);
+  const dataKeys = openSqliteDataKeys(serviceFile, options.cipher);
   return {
     readModel: null,
     sessionStore,
-    endSessionsOf: (userId) => Promise.resolve(sessionStore.endSessionsOf(userId)),
+    endSessionsOf: (userId) => sessionStore.endSessionsOf(userId),
     vault,
     idempotency,
     dataKeys,
@@ -114,9 +118,10 @@ export const openSideStores = async (options: {
     description: `read model: in memory; sessions and tokens: SQLite (${serviceDb})`,
     close: async () => {
       await idempotency.close();
-      sessionStore.close();
+      await sessionStore.close();
       await vault.close();
-      dataKeys.close();
+      await dataKeys.close();
+      await serviceFile.close();
     },
   };
 };

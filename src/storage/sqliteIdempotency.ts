@@ -1,9 +1,12 @@
-import { openDatabase } from './openDatabase.js';
+import { sqliteFileOf, type SqliteFile } from './sqliteFile.js';
 import type { IdempotencyRecord, IdempotencyStore } from '../application/idempotency.js';
 
 /** Idempotency records in a SQLite file of the data directory. */
-export const openSqliteIdempotencyStore = (file: string): IdempotencyStore => {
-  const db = openDatabase(file);
+export const openSqliteIdempotencyStore = (
+  file: string | SqliteFile,
+): IdempotencyStore => {
+  const { sqlite, owned } = sqliteFileOf(file);
+  const { db, write } = sqlite;
   db.exec(`
     CREATE TABLE IF NOT EXISTS idempotency_keys (
       caller TEXT NOT NULL,
@@ -35,20 +38,21 @@ export const openSqliteIdempotencyStore = (file: string): IdempotencyStore => {
   );
 
   return {
-    reserve: async (caller, key, requestHash): Promise<IdempotencyRecord> => {
-      insert.run(caller, key, requestHash, Date.now());
-      const row = select.get(caller, key)!;
-      return { requestHash: row.request_hash, status: row.status, body: row.body };
-    },
+    reserve: (caller, key, requestHash): Promise<IdempotencyRecord> =>
+      write(() => {
+        insert.run(caller, key, requestHash, Date.now());
+        const row = select.get(caller, key)!;
+        return { requestHash: row.request_hash, status: row.status, body: row.body };
+      }),
     complete: async (caller, key, status, body) => {
-      update.run(status, body, caller, key);
+      await write(() => update.run(status, body, caller, key));
     },
     forget: async (caller, key) => {
-      forget.run(caller, key);
+      await write(() => forget.run(caller, key));
     },
-    purge: async (before) => purge.run(before.getTime()).changes,
+    purge: async (before) => (await write(() => purge.run(before.getTime()))).changes,
     close: async () => {
-      db.close();
+      if (owned) await sqlite.close();
     },
   };
 };

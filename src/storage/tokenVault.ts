@@ -1,4 +1,4 @@
-import { openDatabase } from './openDatabase.js';
+import { sqliteFileOf, type SqliteFile } from './sqliteFile.js';
 import { identityKeyOf, type IdentityKey } from '../domain/values.js';
 import type { TokenCipher } from './tokenCipher.js';
 
@@ -35,8 +35,12 @@ interface Row {
  * sealed together with AES-256-GCM, bound to their identity; scopes and expiry are not
  * secret and stay readable.
  */
-export const openSqliteTokenVault = (file: string, cipher: TokenCipher): TokenVault => {
-  const db = openDatabase(file);
+export const openSqliteTokenVault = (
+  file: string | SqliteFile,
+  cipher: TokenCipher,
+): TokenVault => {
+  const { sqlite, owned } = sqliteFileOf(file);
+  const { db, write } = sqlite;
   db.exec(`
     CREATE TABLE IF NOT EXISTS provider_tokens (
       identity TEXT PRIMARY KEY,
@@ -75,15 +79,17 @@ export const openSqliteTokenVault = (file: string, cipher: TokenCipher): TokenVa
         JSON.stringify({ a: tokens.accessToken, r: tokens.refreshToken }),
         key,
       );
-      upsert.run(
-        key,
-        sealed.keyId,
-        sealed.iv,
-        sealed.tag,
-        sealed.ciphertext,
-        JSON.stringify(tokens.scopes),
-        tokens.expiresAt?.getTime() ?? null,
-        Date.now(),
+      await write(() =>
+        upsert.run(
+          key,
+          sealed.keyId,
+          sealed.iv,
+          sealed.tag,
+          sealed.ciphertext,
+          JSON.stringify(tokens.scopes),
+          tokens.expiresAt?.getTime() ?? null,
+          Date.now(),
+        ),
       );
     },
     get: async (identity) => {
@@ -104,7 +110,7 @@ export const openSqliteTokenVault = (file: string, cipher: TokenCipher): TokenVa
       };
     },
     remove: async (identity) => {
-      remove.run(identityKeyOf(identity));
+      await write(() => remove.run(identityKeyOf(identity)));
     },
     entries: async () =>
       list.all().map((row) => {
@@ -118,9 +124,10 @@ export const openSqliteTokenVault = (file: string, cipher: TokenCipher): TokenVa
         };
       }),
     removeIfOlder: async (identity, before) =>
-      removeOlder.run(identityKeyOf(identity), before.getTime()).changes > 0,
+      (await write(() => removeOlder.run(identityKeyOf(identity), before.getTime())))
+        .changes > 0,
     close: async () => {
-      db.close();
+      if (owned) await sqlite.close();
     },
   };
 };

@@ -228,7 +228,8 @@ describe('access to every API route by every kind of caller', () => {
   }
 
   it('changed nothing through refused calls: the own user is erased only by its own session', async () => {
-    const api = apiClient(service.url);
+    // Read after everything written so far (the MongoDB read model follows the log).
+    const api = apiClient(service.url, service.services.store);
     const owner = await api.get(`/api/users/${own.userId}`);
     expect(owner.body).toMatchObject({ status: 'erased' });
     const bystander = await api.get(`/api/users/${other.userId}`);

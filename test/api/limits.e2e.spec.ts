@@ -92,7 +92,7 @@ describe('limits', () => {
       { MAX_IN_FLIGHT_COMMANDS: '2' },
       { eventStore: (config) => slowAppends(300)(defaultStore(config)) },
     );
-    const api = apiClient(service.url);
+    const api = apiClient(service.url, service.services.store);
     const replies = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         api.command('register-via-provider', register(`s${i}`)),

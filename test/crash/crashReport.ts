@@ -90,9 +90,13 @@ export const emptyFigures = (
   details: {},
 });
 
-/** Keeps the first few findings of a kind for the report; the count says how many. */
+/**
+ * Keeps the first few findings of a kind for the report; the count says how many. A
+ * kind looked at again (the claims, polled until settled) keeps only its last findings.
+ */
 export const note = (figures: CrashFigures, kind: string, findings: string[]): number => {
   if (findings.length > 0) figures.details[kind] = findings.slice(0, 20);
+  else delete figures.details[kind];
   return findings.length;
 };
 

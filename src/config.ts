@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { connectionStringProblem } from './eventstore/eventStoreDb.js';
 import type { Policy } from './domain/policies.js';
@@ -80,6 +81,21 @@ export interface Config {
 }
 
 const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+// What Express's `trust proxy` accepts, checked here so that a mistake names the variable.
+const trustProxyValid = (value: string): boolean => {
+  if (/^(true|false|\d+)$/.test(value)) return true;
+  return value.split(',').every((entry) => {
+    const item = entry.trim();
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
+    const [address, range, ...rest] = item.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || rest.length > 0) return false;
+    if (range === undefined) return true;
+    if (isIP(range) === family) return true;
+    return /^\d+$/.test(range) && Number(range) <= (family === 4 ? 32 : 128);
+  });
+};
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const envSchema = z.object({
@@ -103,6 +119,11 @@ const envSchema = z.object({
   TRUST_PROXY: z
     .string()
     .default('false')
+    .refine(trustProxyValid, {
+      message:
+        'must be true, false, a number of proxies, or addresses and subnets ' +
+        '(loopback, linklocal, uniquelocal, 10.0.0.0/8, ::1), comma-separated',
+    })
     .transform((value): boolean | number | string =>
       value === 'false'
         ? false

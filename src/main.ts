@@ -74,9 +74,11 @@ const startFailure = (error: unknown, config: Config): string => {
     case 'EEXIST':
       return `DATA_DIR ${config.dataDir} is not a directory: set DATA_DIR to one`;
     case undefined:
-      return ['EventStoreUnavailableError', 'MongoUnavailableError'].includes(
-        (error as Error).name,
-      )
+      return [
+        'EventStoreUnavailableError',
+        'MongoUnavailableError',
+        'KeyringMismatchError',
+      ].includes((error as Error).name)
         ? (error as Error).message
         : `account-links could not start: ${(error as Error).message}`;
     case 'EADDRNOTAVAIL':

@@ -12,6 +12,7 @@ import { openSqliteEventStore } from './eventstore/sqlite.js';
 import { loadOrCreateDevelopmentSecrets, type DevelopmentSecrets } from './secrets.js';
 import { openSideStores, type SideStores } from './storage/sideStores.js';
 import { createTokenCipher, parseKeyring } from './storage/tokenCipher.js';
+import { assertKeyringOpens } from './storage/keyringCheck.js';
 
 export interface Secrets {
   tokens: ServiceToken[];
@@ -42,10 +43,16 @@ export const resolveSecrets = (
     !config.serviceTokens || !config.sessionSecret || !config.tokenEncryptionKey
       ? loadOrCreateDevelopmentSecrets(dataDir)
       : null;
-  if (generated && (!config.sessionSecret || !config.tokenEncryptionKey)) {
+  const missing = [
+    ...(config.sessionSecret ? [] : ['SESSION_SECRET']),
+    ...(config.tokenEncryptionKey ? [] : ['TOKEN_ENCRYPTION_KEY']),
+  ];
+  if (generated && missing.length > 0) {
     logger?.warn(
       { file: generated.file },
-      'using generated development secrets; set SESSION_SECRET and TOKEN_ENCRYPTION_KEY',
+      `using generated development secrets for ${missing.join(' and ')}; set ${
+        missing.length > 1 ? 'them' : 'it'
+      } for production`,
     );
   }
   return {
@@ -74,6 +81,16 @@ export const openStores = async (options: {
   const cipher = createTokenCipher(parseKeyring(secrets.tokenKey));
 
   const side = await openSideStores({ config, dataDir, logger, cipher });
+  try {
+    assertKeyringOpens(
+      cipher,
+      await side.sealedSamples(),
+      config.mongoUrl ? 'MongoDB' : join(dataDir, 'service.sqlite'),
+    );
+  } catch (error) {
+    await side.close();
+    throw error;
+  }
   let raw: EventStore;
   try {
     raw =

@@ -14,6 +14,11 @@ import { createMongoTokenVault } from './mongoTokenVault.js';
 import { SqliteSessionStore } from './sqliteSessionStore.js';
 import { openSqliteIdempotencyStore } from './sqliteIdempotency.js';
 import { openSqliteFile } from './sqliteFile.js';
+import {
+  mongoSealedSamples,
+  sqliteSealedSamples,
+  type SealedSample,
+} from './keyringCheck.js';
 import type { PersonalDataKeys } from '../eventstore/codec.js';
 import type { EventStore } from '../eventstore/port.js';
 import { createMongoDataKeys, openSqliteDataKeys } from './dataKeys.js';
@@ -37,6 +42,8 @@ export interface SideStores {
   emailIndexReady(log: EventStore): Promise<void>;
   /** Where they live, for the start-up message. */
   description: string;
+  /** One sealed item per key id in use, to check the keyring against at start. */
+  sealedSamples(): Promise<SealedSample[]>;
   close(): Promise<void>;
 }
 
@@ -87,6 +94,7 @@ export const openSideStores = async (options: {
         ).deletedCount,
       vault: createMongoTokenVault(db, options.cipher),
       dataKeys: createMongoDataKeys(db, options.cipher),
+      sealedSamples: () => mongoSealedSamples(db),
       emailIndexReady: async () => {},
       idempotency: await createMongoIdempotencyStore(db),
       description: `read model, sessions and tokens: MongoDB (${redactMongoUrl(config.mongoUrl)})`,
@@ -115,6 +123,7 @@ export const openSideStores = async (options: {
     idempotency,
     dataKeys,
     emailIndexReady: (log) => dataKeys.emailIndexReady(log),
+    sealedSamples: async () => sqliteSealedSamples(serviceFile.db),
     description: `read model: in memory; sessions and tokens: SQLite (${serviceDb})`,
     close: async () => {
       await idempotency.close();

@@ -7,6 +7,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 export interface TokenCipher {
   encrypt(plaintext: string, context: string): Sealed;
   decrypt(sealed: Sealed, context: string): string;
+  hasKey(keyId: string): boolean;
 }
 
 export interface Sealed {
@@ -49,6 +50,7 @@ export const parseKeyring = (value: string): Keyring => {
 };
 
 export const createTokenCipher = (keyring: Keyring): TokenCipher => ({
+  hasKey: (keyId) => keyring.keys.has(keyId),
   encrypt: (plaintext, context) => {
     const key = keyring.keys.get(keyring.current)!;
     const iv = randomBytes(12);

@@ -9,8 +9,11 @@ const available = existsSync(CHROMIUM);
 // CI installs Debian's chromium (.ci/run) and must run this test; elsewhere it says why not.
 if (!available && process.env.CI)
   throw new Error(`${CHROMIUM} is missing: CI must install it`);
+const SKIPPED = `skipped: ${CHROMIUM} is missing (apt-get install chromium)`;
+if (!available) console.warn(`the real-browser test is ${SKIPPED}`);
 
-describe.skipIf(!available)('in a real browser, on the development provider', () => {
+const title = 'in a real browser, on the development provider';
+describe.skipIf(!available)(available ? title : `${title} (${SKIPPED})`, () => {
   let service: TestService;
   let browser: Browser;
   let page: Page;

@@ -94,6 +94,15 @@ describe('configuration', () => {
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
     expect(loadConfig({}).trustProxy).toBe(false);
+    expect(
+      loadConfig({ TRUST_PROXY: '10.0.0.0/8, ::1, 192.168.0.0/255.255.0.0' }).trustProxy,
+    ).toBe('10.0.0.0/8, ::1, 192.168.0.0/255.255.0.0');
+  });
+
+  it('refuses a TRUST_PROXY Express would not understand, naming the variable', () => {
+    for (const value of ['banana', '10.0.0.0/33', 'loopback, 300.1.1.1', '::1/129']) {
+      expect(() => loadConfig({ TRUST_PROXY: value }), value).toThrow(/TRUST_PROXY/);
+    }
   });
 
   // CI exports MONGODB_URL for the tests; a service spawned on the embedded default must

@@ -19,7 +19,8 @@ export interface CommandResult {
 
 /**
  * Builds the answer from the events this command appended, now or in an earlier attempt,
- * so a retried command answers the same. A no-op answers with the user as it stands.
+ * so a retried command answers the same. A no-op answers with the user as it stands and
+ * the log's head as its position.
  */
 export const resultFor = async (
   execution: Execution,
@@ -41,12 +42,17 @@ export const resultFor = async (
       events: own.map((e) => e.type),
     };
   }
+  // A no-op: the state it found may have been made by events on other streams after the
+  // user's last one (an erasure's released identities), so the answer's position is the
+  // log's head, which covers them all.
   const user = await loadUser(execution, userId);
+  const head = await execution.services.store.headPosition();
+  const position = user.position ?? 0n;
   return {
     userId,
     created,
     revision: user.state.revision,
-    position: user.position ?? 0n,
+    position: head !== null && head > position ? head : position,
     events: [],
   };
 };

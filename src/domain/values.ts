@@ -41,15 +41,33 @@ export const isValidSubject = (subject: string): boolean =>
   !CONTROL.test(subject);
 
 /**
- * Emails compare after trimming and Unicode case folding. JavaScript has no full case
- * folding; upper-casing before lower-casing folds the cases that matter (ß, ſ, K) the
- * same way on both sides, which is all a comparison needs.
+ * Two emails match only when they are the same address: trimmed, the ASCII letters A-Z
+ * compared without case, in the local part and the domain, and every other code point
+ * compared exactly. No Unicode normalisation or case mapping: each makes different
+ * mailboxes equal. NFC turns the Kelvin sign K into K, NFKC a fullwidth ｋ into k, case
+ * mapping the dotless ı into I and ß into SS (GitHub's dotless-i password-reset takeover).
+ * An email match links accounts, so a look-alike address must never count as the same
+ * one; the price is that the same address spelled with composed and decomposed accents is
+ * not matched, which leaves two accounts that can be merged.
  */
 export const foldEmail = (email: string): string =>
-  email.trim().normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+  email.trim().replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 
-/** Usernames are unique after the same folding as emails. */
-export const foldUsername = (username: string): string => foldEmail(username);
+/**
+ * Bumped whenever `foldEmail` changes: what was stored folded (the key store's email
+ * index, the MongoDB read model's `emailFolded`) is folded again at start.
+ * 1: NFKC and Unicode case mapping; 2: ASCII case only.
+ */
+export const EMAIL_FOLD_VERSION = 2;
+
+/**
+ * Usernames are unique after the broader folding (NFKC, then Unicode upper- and
+ * lower-casing, which folds ß, ſ and the Kelvin sign): for uniqueness, refusing a name
+ * that looks like a taken one is the safe side, and signing in still needs the password.
+ * It names the username's guard stream, so changing it would orphan existing names.
+ */
+export const foldUsername = (username: string): string =>
+  username.trim().normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
 
 export interface IdentityKey {
   provider: Provider;

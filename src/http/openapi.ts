@@ -186,7 +186,7 @@ export const openApiDocument = (): object => {
     { query: z.object({ email: TrimmedEmail, minPosition: MinPosition }) },
     z.object({ users: z.array(UserView) }),
     ['projection-lagging'],
-    'Active users with this email (trimmed, compared after case folding). Scope `queries`.',
+    'Active users with this email (trimmed; ASCII letters match in either case, other characters exactly). Scope `queries`.',
   );
   const subject = z.string().meta({
     description: 'The provider id: 1 to 256 characters, no control characters',

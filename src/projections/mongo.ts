@@ -1,6 +1,11 @@
 import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import { MongoBulkWriteError, MongoServerError } from 'mongodb';
-import { foldEmail, identityKeyOf, type IdentityKey } from '../domain/values.js';
+import {
+  EMAIL_FOLD_VERSION,
+  foldEmail,
+  identityKeyOf,
+  type IdentityKey,
+} from '../domain/values.js';
 import type { IdentityDoc, OpenClaimDoc, UserDoc } from './documents.js';
 import { assertContiguous, type ReadModel } from './port.js';
 import {
@@ -49,6 +54,49 @@ export const ensureIndexes = async (collections: MongoCollections): Promise<void
 };
 
 export const checkpointId = (version: number): string => `read-model-v${version}`;
+
+/**
+ * Makes the users' stored `emailFolded` that of the current `foldEmail`, once per version
+ * of the collections (marked in `readModelVersion`). Users written by an older fold would
+ * otherwise be found by look-alike addresses and missed by their own. Each is updated only
+ * if it is unchanged since read: a newer write folded it already.
+ */
+export const refoldEmails = async (db: Db, version: number): Promise<number> => {
+  const marks = db.collection<{ _id: string; version: number }>('readModelVersion');
+  const markId = `email-fold-v${version}`;
+  if ((await marks.findOne({ _id: markId }))?.version === EMAIL_FOLD_VERSION) return 0;
+
+  const { users } = collectionsOf(db, version);
+  let updates: AnyBulkWriteOperation<UserRow>[] = [];
+  let refolded = 0;
+  const write = async () => {
+    if (updates.length > 0) await users.bulkWrite(updates, { ordered: false });
+    refolded += updates.length;
+    updates = [];
+  };
+  const rows = users.find(
+    { email: { $ne: null } },
+    { projection: { email: 1, emailFolded: 1, position: 1 } },
+  );
+  for await (const row of rows) {
+    const folded = foldEmail(row.email!);
+    if (row.emailFolded === folded) continue;
+    updates.push({
+      updateOne: {
+        filter: { _id: row._id, position: row.position },
+        update: { $set: { emailFolded: folded } },
+      },
+    });
+    if (updates.length === 500) await write();
+  }
+  await write();
+  await marks.updateOne(
+    { _id: markId },
+    { $set: { version: EMAIL_FOLD_VERSION } },
+    { upsert: true },
+  );
+  return refolded;
+};
 
 /**
  * The read model in MongoDB: users with their connections, identities, open claims, and a

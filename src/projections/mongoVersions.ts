@@ -1,7 +1,12 @@
 import type { Db } from 'mongodb';
 import { MongoServerError } from 'mongodb';
 import type { Logger } from 'pino';
-import { collectionsOf, createMongoReadModel, ensureIndexes } from './mongo.js';
+import {
+  collectionsOf,
+  createMongoReadModel,
+  ensureIndexes,
+  refoldEmails,
+} from './mongo.js';
 import type { ReadModel } from './port.js';
 import type { Switchable } from './runner.js';
 
@@ -39,6 +44,9 @@ export const openVersionedReadModel = async (
 ): Promise<VersionedReadModel> => {
   let version = await currentVersion(db);
   await ensureIndexes(collectionsOf(db, version));
+  const refolded = await refoldEmails(db, version);
+  if (refolded > 0)
+    logger.info({ users: refolded, version }, 'read model emails refolded');
   let model = createMongoReadModel(db, version);
   const listeners: (() => void)[] = [];
 

@@ -8,6 +8,7 @@ import {
   collectionsOf,
   createMongoReadModel,
   ensureIndexes,
+  refoldEmails,
 } from './mongo.js';
 import { currentVersion, readModelVersions } from './mongoVersions.js';
 
@@ -85,6 +86,8 @@ const rebuild = async (options: {
   );
   await next.checkpoints.deleteOne({ _id: checkpointId(to) });
   await ensureIndexes(next);
+  // Marks the empty users as folded the current way, which is how they will be written.
+  await refoldEmails(db, to);
   const model = createMongoReadModel(db, to);
 
   // 2. The log up to its head at start, then up to the head reached meanwhile: the live

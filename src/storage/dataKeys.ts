@@ -1,10 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { MongoServerError } from 'mongodb';
-import { foldEmail } from '../domain/values.js';
+import { EMAIL_FOLD_VERSION, foldEmail, userIdOfStream } from '../domain/values.js';
 import { userEmailOf, type PersonalDataKeys } from '../eventstore/codec.js';
 import type { EventStore } from '../eventstore/port.js';
-import { userIdOfStream } from '../domain/values.js';
 import { openDatabase } from './openDatabase.js';
 import { sqliteFileOf, type SqliteFile } from './sqliteFile.js';
 import type { Sealed, TokenCipher } from './tokenCipher.js';
@@ -104,6 +103,23 @@ const dataKeys = (table: KeyTable, cipher: TokenCipher): PersonalDataKeys => {
   };
 };
 
+/** Indexes every user email in the log (read with personal data opened). */
+const indexLog = async (keys: PersonalDataKeys, log: EventStore): Promise<void> => {
+  let after: bigint | null = null;
+  for (;;) {
+    const page = await log.readAll({ after, limit: 5000 });
+    if (page.length === 0) return;
+    await Promise.all(
+      page.map((event) => {
+        const userId = userIdOfStream(event.stream);
+        const email = userId ? userEmailOf(event) : null;
+        return email === null ? null : keys.indexEmail(userId!, email);
+      }),
+    );
+    after = page.at(-1)!.position;
+  }
+};
+
 /**
  * In the SQLite file beside the read model. Writes that arrive in the same turn of the
  * event loop are committed together (a registration's key and email, and those of every
@@ -137,6 +153,11 @@ export const openSqliteDataKeys = (
     CREATE TABLE IF NOT EXISTS email_index_built (at TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS destroyed_keys (user_id TEXT PRIMARY KEY) WITHOUT ROWID;
   `);
+  // Marks made before the fold was versioned were made with the first one.
+  const markColumns = db.prepare('PRAGMA table_info(email_index_built)').all();
+  if (!markColumns.some((column) => (column as { name: string }).name === 'fold')) {
+    db.exec('ALTER TABLE email_index_built ADD COLUMN fold INTEGER NOT NULL DEFAULT 1');
+  }
   type Row = {
     user_id: string;
     key_id: string;
@@ -164,7 +185,8 @@ export const openSqliteDataKeys = (
   const markDestroyed = db.prepare(
     'INSERT INTO destroyed_keys (user_id) VALUES (?) ON CONFLICT DO NOTHING',
   );
-  const markBuilt = db.prepare('INSERT INTO email_index_built (at) VALUES (?)');
+  const builtWith = db.prepare('SELECT 1 FROM email_index_built WHERE fold = ?');
+  const markBuilt = db.prepare('INSERT INTO email_index_built (at, fold) VALUES (?, ?)');
   const removeEmails = db.prepare('DELETE FROM email_index WHERE user_id = ?');
 
   const read = (userIds: string[]): Map<string, Sealed> =>
@@ -211,25 +233,18 @@ export const openSqliteDataKeys = (
   return {
     ...keys,
     /**
-     * Makes sure the email index covers the whole log: data directories written before
-     * it existed get it filled once, from the log with personal data opened.
+     * Makes sure the email index covers the whole log with hashes of the current fold
+     * (see foldEmail): data directories written before it existed, or indexed with an
+     * older fold, get it made again once, from the log with personal data opened. Called
+     * at start, before anything is written.
      */
     emailIndexReady: async (log: EventStore) => {
-      if (db.prepare('SELECT 1 FROM email_index_built').get()) return;
-      let after: bigint | null = null;
-      for (;;) {
-        const page = await log.readAll({ after, limit: 5000 });
-        if (page.length === 0) break;
-        await Promise.all(
-          page.map((event) => {
-            const userId = userIdOfStream(event.stream);
-            const email = userId ? userEmailOf(event) : null;
-            return email === null ? null : keys.indexEmail(userId!, email);
-          }),
-        );
-        after = page.at(-1)!.position;
-      }
-      markBuilt.run(new Date().toISOString());
+      if (builtWith.get(EMAIL_FOLD_VERSION)) return;
+      await write(() =>
+        db.exec('DELETE FROM email_index; DELETE FROM email_index_built;'),
+      );
+      await indexLog(keys, log);
+      markBuilt.run(new Date().toISOString(), EMAIL_FOLD_VERSION);
     },
     close: async () => {
       if (owned) await sqlite.close();
@@ -314,9 +329,10 @@ export const importSqliteDataKeys = async (
 ): Promise<void> => {
   const store = openSqliteDataKeys(file, cipher);
   try {
+    // Marked as built first (from no log): a fill would start by emptying the index.
+    await store.emailIndexReady({ readAll: async () => [] } as unknown as EventStore);
     // Queued in one turn of the event loop, so committed together.
     await Promise.all(emails.map(([userId, email]) => store.indexEmail(userId, email)));
-    await store.emailIndexReady({ readAll: async () => [] } as unknown as EventStore);
   } finally {
     await store.close();
   }

@@ -38,7 +38,10 @@ export interface SideStores {
   idempotency: IdempotencyStore;
   /** The per-user keys that seal personal data in the log (see eventstore/codec.ts). */
   dataKeys: PersonalDataKeys;
-  /** Fills the key store's email index from the log if it predates it (in-memory model). */
+  /**
+   * Fills the key store's email index from the log if it predates it, or was made with an
+   * older email fold (see foldEmail).
+   */
   emailIndexReady(log: EventStore): Promise<void>;
   /** Where they live, for the start-up message. */
   description: string;
@@ -95,6 +98,7 @@ export const openSideStores = async (options: {
       vault: createMongoTokenVault(db, options.cipher),
       dataKeys: createMongoDataKeys(db, options.cipher),
       sealedSamples: () => mongoSealedSamples(db),
+      // The MongoDB read model finds users by email itself (see refoldEmails).
       emailIndexReady: async () => {},
       idempotency: await createMongoIdempotencyStore(db),
       description: `read model, sessions and tokens: MongoDB (${redactMongoUrl(config.mongoUrl)})`,

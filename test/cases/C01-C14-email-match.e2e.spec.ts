@@ -121,4 +121,41 @@ describe('an identity whose email belongs to an existing user', () => {
     expect(textOf(page.html)).toContain('Google is now connected');
     expect((await api.get('/api/identities/google/g6')).body.userId).toBe(existing);
   });
+
+  // A provider may verify an address that only looks like someone's: the Kelvin sign,
+  // fullwidth letters and the dotless ı become ASCII letters under Unicode case mapping or
+  // NFKC, and GitHub's password-reset takeover of 2019 came from exactly that.
+  it.each([
+    ['the Kelvin sign', '\u212Aim@example.org'],
+    ['fullwidth letters', '\uff4b\uff49\uff4d@example.org'],
+    ['the dotless i', 'k\u0131m@example.org'],
+  ])(
+    'with EMAIL_MATCH=link-verified, a verified look-alike address (%s) is another person',
+    async (_, lookalike) => {
+      const api = await start({ EMAIL_MATCH: 'link-verified' });
+      await signInWith(cookieBrowser(), service.url, 'github', {
+        id: '8',
+        email: 'kim@example.org',
+        emailVerified: true,
+      });
+      const kim = (await api.get('/api/identities/github/8')).body.userId as string;
+
+      const page = await signInWith(cookieBrowser(), service.url, 'google', {
+        id: 'g8',
+        email: lookalike,
+        emailVerified: true,
+      });
+      expect(textOf(page.html)).not.toContain('Google is now connected');
+      const g8 = (await api.get('/api/identities/google/g8')).body;
+      expect(g8.status).toBe('linked');
+      expect(g8.userId).not.toBe(kim);
+      expect((await api.get(`/api/users/${kim}`)).body.connections).toHaveLength(1);
+      const byEmail = await api.get(
+        `/api/users?email=${encodeURIComponent('KIM@example.org')}`,
+      );
+      expect(
+        (byEmail.body.users as { userId: string }[]).map((user) => user.userId),
+      ).toEqual([kim]);
+    },
+  );
 });

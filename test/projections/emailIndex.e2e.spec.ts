@@ -66,4 +66,33 @@ describe('the email index of the embedded read model', () => {
     const found = await service.services.readModel.findUsersByEmail('ANN@example.com');
     expect(found.map((user) => user.userId)).toEqual([ann]);
   });
+
+  it('is made again at start when it was made with an older email fold', async () => {
+    service = await startTestService();
+    const ascii = await register(service.url, '1', 'kim@example.org');
+    // A fullwidth ｋ: the first fold (NFKC) indexed it under kim@example.org's hash.
+    const fullwidth = await register(service.url, '2', '\uff4bim@example.org');
+    // As the version before the fold changed left it (the restart opens everything again).
+    const db = new Database(join(service.config.dataDir, 'service.sqlite'));
+    const { hash } = db
+      .prepare('SELECT hash FROM email_index WHERE user_id = ?')
+      .get(ascii) as { hash: string };
+    db.prepare('DELETE FROM email_index WHERE user_id = ?').run(fullwidth);
+    db.prepare('INSERT INTO email_index (hash, user_id) VALUES (?, ?)').run(
+      hash,
+      fullwidth,
+    );
+    db.exec(`
+      DROP TABLE email_index_built;
+      CREATE TABLE email_index_built (at TEXT NOT NULL);
+      INSERT INTO email_index_built (at) VALUES ('2026-11-30T00:00:00.000Z');
+    `);
+    db.close();
+
+    service = await service.restart();
+    const found = async (email: string) =>
+      (await service!.services.readModel.findUsersByEmail(email)).map((u) => u.userId);
+    expect(await found('KIM@example.org')).toEqual([ascii]);
+    expect(await found('\uff4bim@example.org')).toEqual([fullwidth]);
+  });
 });

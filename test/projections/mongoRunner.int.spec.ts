@@ -10,6 +10,7 @@ import {
   startProjectionRunner,
   type ProjectionRunner,
 } from '../../src/projections/runner.js';
+import { collectionsOf } from '../../src/projections/mongo.js';
 import { connectMongo } from '../../src/storage/mongo.js';
 import { commandSpec, profile, type CommandSpec } from '../support/commandSpec.js';
 import { dropDatabase, freshDatabaseUrl, mongoUrl } from '../support/mongo.js';
@@ -185,5 +186,46 @@ describe.skipIf(!base)('the MongoDB read model at work', () => {
     expect(await live.readModel.getUser(later.userId)).toMatchObject({
       status: 'active',
     });
+  });
+
+  it('folds stored emails again when the email fold changed, once', async () => {
+    await setUp();
+    const live = await instance();
+    await until(() => live.lease.isLeader());
+    const withEmail = (subject: string, email: string) =>
+      spec.run({
+        name: 'register-via-provider',
+        input: { provider: 'github', subject, profile: profile(email, true) },
+      });
+    const ascii = await withEmail('ascii', 'Kim@Example.org');
+    // A fullwidth ｋ: the first fold (NFKC) stored it as kim@example.org.
+    const fullwidth = await withEmail('fullwidth', '\uff4bim@example.org');
+    expect(await live.runner.waitFor(fullwidth.position, 5000)).toBe(true);
+    await live.stop();
+
+    const { users } = collectionsOf(mongo.db, 1);
+    await users.updateOne(
+      { _id: fullwidth.userId },
+      { $set: { emailFolded: 'kim@example.org' } },
+    );
+    await mongo.db
+      .collection<{ _id: string }>('readModelVersion')
+      .deleteOne({ _id: 'email-fold-v1' });
+    expect(await users.countDocuments({ emailFolded: 'kim@example.org' })).toBe(2);
+
+    const next = await instance();
+    const found = async (email: string) =>
+      (await next.readModel.findUsersByEmail(email)).map((user) => user.userId);
+    expect(await found('kim@example.org')).toEqual([ascii.userId]);
+    expect(await found('\uff4bim@example.org')).toEqual([fullwidth.userId]);
+    // Marked: the next start leaves what is stored alone.
+    await users.updateOne(
+      { _id: fullwidth.userId },
+      { $set: { emailFolded: 'marked@example.org' } },
+    );
+    const third = await instance();
+    expect(
+      (await third.readModel.findUsersByEmail('marked@example.org')).map((u) => u.userId),
+    ).toEqual([fullwidth.userId]);
   });
 });

@@ -190,6 +190,19 @@ export const settleGuard = async (
         }
 
         case 'transfer': {
+          const survivor = await loadUser(execution, resolution.survivorId);
+          if (survivor.state.status === 'erased') {
+            // Erased before the merge was finished: the person's other account goes
+            // with it, and then this claim is released.
+            await repairLog(
+              execution,
+              'erasing a user merged into an erased one',
+              stream,
+            );
+            const { eraseMergedUser } = await import('./commands/eraseUser.js');
+            await eraseMergedUser(execution, guard.userId);
+            continue;
+          }
           const identity = (ref as { identity: IdentityKey }).identity;
           const events = claimIdentity(guard, identity, {
             userId: resolution.survivorId,

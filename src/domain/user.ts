@@ -31,6 +31,8 @@ export interface UserState extends ProfileData {
   /** Keyed by guard stream name: the last claim of that stream this user settled. */
   claims: Map<string, ClaimOutcome>;
   mergedInto: string | null;
+  /** The users merged into this one, in order: an erasure of this user erases them too. */
+  absorbed: string[];
   createdAt: string | null;
 }
 
@@ -46,6 +48,7 @@ export const initialUser = (userId: string): UserState => ({
   connections: [],
   claims: new Map(),
   mergedInto: null,
+  absorbed: [],
   createdAt: null,
 });
 
@@ -83,8 +86,13 @@ export const evolveUser = (state: UserState, event: Recorded<UserEvent>): UserSt
     }
     case 'ProviderLinked':
       return link(next, [event.data], event.time);
-    case 'UsersMerged':
-      return link(next, event.data.identities, event.time);
+    case 'UsersMerged': {
+      const { mergedId } = event.data;
+      const absorbed = state.absorbed.includes(mergedId)
+        ? state.absorbed
+        : [...state.absorbed, mergedId];
+      return { ...link(next, event.data.identities, event.time), absorbed };
+    }
     case 'ProviderUnlinked': {
       const claims = new Map(state.claims).set(streams.identity(event.data), {
         claimRevision: event.data.claimRevision,
@@ -378,7 +386,11 @@ export const mergeInto = (state: UserState, survivorId: string): UserEvent[] => 
   ];
 };
 
-/** The survivor takes the identities moved from `mergedId` that it does not hold yet. */
+/**
+ * The survivor records the merge of `mergedId` (once, even with nothing to move: an
+ * erasure of the survivor finds the merged user by it) and takes the identities moved
+ * from it that it does not hold yet.
+ */
 export const absorbUser = (
   state: UserState,
   mergedId: string,
@@ -390,7 +402,7 @@ export const absorbUser = (
       claimOutcome(state, streams.identity(identity), identity.claimRevision) ===
       'unsettled',
   );
-  return fresh.length === 0
+  return fresh.length === 0 && state.absorbed.includes(mergedId)
     ? []
     : [
         {
@@ -400,17 +412,22 @@ export const absorbUser = (
       ];
 };
 
-export const eraseUser = (state: UserState): UserEvent[] => {
+/**
+ * Erases an active user, or (only as part of erasing its survivor, which the caller
+ * decides) a merged one: its identities left with the merge, so it releases none.
+ */
+export const eraseUser = (
+  state: UserState,
+  options: { merged?: boolean } = {},
+): UserEvent[] => {
   if (state.status === 'erased') return [];
-  assertActive(state);
+  if (!(options.merged && state.status === 'merged')) assertActive(state);
+  const identities = state.status === 'merged' ? [] : state.connections;
   return [
     {
       type: 'UserErased',
       data: {
-        identities: state.connections.map(({ provider, subject }) => ({
-          provider,
-          subject,
-        })),
+        identities: identities.map(({ provider, subject }) => ({ provider, subject })),
         usernameStream: state.username === null ? null : streams.username(state.username),
       },
     },

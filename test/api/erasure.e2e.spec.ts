@@ -33,6 +33,9 @@ const PERSON = {
   login: 'zeldaqx-gh',
   username: 'zelda_qxerasure',
   password: 'a password of zelda',
+  // The account they had made before, merged into this one.
+  oldUsername: 'zelda_old_qxerasure',
+  oldEmail: 'zelda.erasure-old@example.com',
 };
 const TRACES = [
   PERSON.githubEmail,
@@ -40,6 +43,8 @@ const TRACES = [
   PERSON.name,
   PERSON.login,
   PERSON.username,
+  PERSON.oldUsername,
+  PERSON.oldEmail,
 ];
 
 /** Every file under a directory, as bytes read as Latin-1 (so any UTF-8 text shows). */
@@ -153,6 +158,22 @@ describe('erasure: nothing of the person is left in clear anywhere the service w
     expect(signedIn.url).toBe(`${service.url}/account`);
 
     const userId = (await api.get('/api/identities/github/zq-1')).body.userId as string;
+    // They had signed up before, with a username; that account was merged into this one.
+    const old = await api.command('register-local-user', {
+      username: PERSON.oldUsername,
+      password: PERSON.password,
+      email: PERSON.oldEmail,
+    });
+    expect(old.status).toBe(201);
+    const oldId = old.body.userId as string;
+    const merge = await api.command('merge-users', {
+      survivorId: userId,
+      mergedId: oldId,
+    });
+    expect(merge.status).toBe(200);
+    const oldBefore = await api.get(`/api/users/${oldId}`);
+    expect(oldBefore.body).toMatchObject({ status: 'merged', mergedInto: userId });
+    expect(tracesIn(JSON.stringify(oldBefore.body))).toContain(PERSON.oldEmail);
     const before = await api.get(`/api/users/${userId}`);
     // The controls: the person is there to be found, and the tokens are stored.
     expect(tracesIn(JSON.stringify(before.body))).toEqual(
@@ -185,6 +206,22 @@ describe('erasure: nothing of the person is left in clear anywhere the service w
     expect((await api.get('/api/identities/github/zq-1')).body).toMatchObject({
       status: 'released',
     });
+    // The merged account is the same person: erased with them, its username free again.
+    expect((await api.get(`/api/users/${oldId}`)).body).toEqual({
+      userId: oldId,
+      status: 'erased',
+    });
+    const oldHistory = await api.get(`/api/audit/users/${oldId}/events`, {
+      token: AUDITOR,
+    });
+    expect(oldHistory.status).toBe(200);
+    expect(tracesIn(JSON.stringify(oldHistory.body))).toEqual([]);
+    const reused = await api.command('register-local-user', {
+      username: PERSON.oldUsername,
+      password: 'someone else entirely',
+    });
+    expect(reused.status).toBe(201);
+    await api.command('erase-user', { userId: reused.body.userId as string });
 
     // The history still replays: what happened and when, "[erased]" where the data was.
     const history = await api.get<{ events: { type: string; data: object }[] }>(

@@ -15,6 +15,7 @@ import { isWrongExpectedRevision } from '../../eventstore/port.js';
 import { append, loadGuard, loadUser, type Execution } from '../execution.js';
 import { resultFor, retryOnConflict, type CommandResult } from '../result.js';
 import { settleGuard } from '../settle.js';
+import { eraseMergedUser } from './eraseUser.js';
 
 export interface MergeUsers {
   survivorId: string;
@@ -51,11 +52,13 @@ export const mergeUsers = async (
     for (const user of [survivor.state, merged.state]) {
       if (user.status === 'none' || user.status === 'abandoned') assertActive(user);
     }
-    assertActive(survivor.state);
+    // Merged into this survivor already: the outcome holds; finish what may be left
+    // (and if the survivor was erased meanwhile, erase the merged user with it).
+    const done =
+      merged.state.status === 'merged' && merged.state.mergedInto === survivorId;
+    if (!(done && survivor.state.status === 'erased')) assertActive(survivor.state);
     assertRevision(survivor.state, command.expectedRevision);
-    // Merged into this survivor already: the outcome holds; finish what may be left.
-    if (merged.state.status === 'merged' && merged.state.mergedInto === survivorId)
-      return;
+    if (done) return;
     assertActive(merged.state);
     assertRoomFor(survivor.state, merged.state, execution.services.policy);
 
@@ -117,19 +120,25 @@ const moveIdentities = async (
     }
   }
 
-  await retryOnConflict(execution, async () => {
-    const survivor = (await loadUser(execution, survivorId)).state;
-    if (survivor.status !== 'active') return;
-    const fitting = moved.filter((identity) =>
-      fits(survivor, identity, moved, execution),
-    );
+  const recordedBy = await retryOnConflict(execution, async () => {
+    const survivor = await finalSurvivor(execution, survivorId);
+    if (survivor.status !== 'active') return survivor;
+    // Merged on meanwhile: the last survivor records the merge, so that its erasure
+    // reaches this user; the identities are settled below.
+    const fitting =
+      survivor.userId === survivorId
+        ? moved.filter((identity) => fits(survivor, identity, moved, execution))
+        : [];
     await append(
       execution,
-      streams.user(survivorId),
+      streams.user(survivor.userId),
       absorbUser(survivor, mergedId, fitting),
       survivor.revision,
     );
+    return survivor;
   });
+  // The survivor was erased meanwhile: so is the person's other account.
+  if (recordedBy.status === 'erased') await eraseMergedUser(execution, mergedId);
 
   // Whatever did not fit (a race with another link) or went elsewhere is settled here:
   // given up and released, or moved on to the survivor's own survivor.
@@ -141,6 +150,19 @@ const moveIdentities = async (
     }
   }
 };
+
+/** Where a chain of merges starting at `userId` ends. */
+const finalSurvivor = async (
+  execution: Execution,
+  userId: string,
+): Promise<UserState> => {
+  let user = (await loadUser(execution, userId)).state;
+  for (let hop = 0; user.status === 'merged' && hop < MAX_HOPS; hop += 1) {
+    user = (await loadUser(execution, user.mergedInto!)).state;
+  }
+  return user;
+};
+const MAX_HOPS = 32;
 
 const fits = (
   survivor: UserState,

@@ -120,6 +120,9 @@ export const expectedFrom = (revision: number): ExpectedRevision =>
  * Appends with the exact expected revision. Event ids are derived from the command, the
  * stream and the revision, so an identical retry is recognised by the store.
  */
+// Events that give a user identities: they record the policy they were decided under.
+const ADDS_CONNECTIONS = new Set<string>(['ProviderLinked', 'UsersMerged']);
+
 export const append = async (
   execution: Execution,
   stream: string,
@@ -145,7 +148,13 @@ export const append = async (
     ),
     type: event.type,
     data: event.data,
-    metadata: { ...metadata, schemaVersion: SCHEMA_VERSIONS[event.type] },
+    metadata: {
+      ...metadata,
+      schemaVersion: SCHEMA_VERSIONS[event.type],
+      ...(ADDS_CONNECTIONS.has(event.type) && {
+        identitiesPerProvider: execution.services.policy.identitiesPerProvider,
+      }),
+    },
   }));
   const result = await execution.services.store.append(
     stream,

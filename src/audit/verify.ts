@@ -35,7 +35,9 @@ type Typed = DomainEvent & StoredEvent;
  * at that moment, no active user left without a way to sign in (checked after each
  * command's events), nothing happening to a merged or erased user afterwards (but the
  * erasure of a merged user, which comes with its survivor's), and at most
- * `identitiesPerProvider` identities of a provider per user.
+ * `identitiesPerProvider` identities of a provider per user, judged when they are added
+ * by the limit recorded on the event (the setting may have changed since), or by
+ * `identitiesPerProvider` for events that do not record one.
  */
 export const verifyLog = async (options: {
   store: EventStore;
@@ -173,13 +175,16 @@ export const verifyLog = async (options: {
         user.status = event.type === 'UserMergedInto' ? 'merged' : 'erased';
         break;
     }
-    const perProvider = new Map<string, number>();
-    for (const key of user.connections) {
-      const provider = key.slice(0, key.indexOf(':'));
-      perProvider.set(provider, (perProvider.get(provider) ?? 0) + 1);
-    }
-    for (const [provider, count] of perProvider) {
-      if (count > options.identitiesPerProvider) {
+    // Judged when identities are added, by the policy they were decided under (older
+    // events, which do not record it, by today's).
+    if (event.type !== 'ProviderLinked' && event.type !== 'UsersMerged') return;
+    const limit = stored.metadata.identitiesPerProvider ?? options.identitiesPerProvider;
+    const added = event.type === 'ProviderLinked' ? [event.data] : event.data.identities;
+    for (const provider of new Set(added.map((identity) => identity.provider))) {
+      const count = [...user.connections].filter((key) =>
+        key.startsWith(`${provider}:`),
+      ).length;
+      if (count > limit) {
         violate(
           stored,
           'per-provider',

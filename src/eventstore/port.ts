@@ -16,6 +16,11 @@ export interface EventMetadata {
   /** Id of the command that appended the event; a retried command finds its own work. */
   commandId: string | null;
   time: string;
+  /**
+   * On events that give a user identities: the IDENTITIES_PER_PROVIDER they were decided
+   * under, which `verify` judges them by (the setting may change later).
+   */
+  identitiesPerProvider?: number;
 }
 
 export interface NewEvent {

@@ -279,4 +279,40 @@ describe('verify: the invariants held at every point of the log', () => {
     ]);
     expect((await verify(log.store, 2)).ok).toBe(true);
   });
+
+  it('judges each link by the limit it was decided under, not by a later setting', async () => {
+    spec = await commandSpec({ policy: { identitiesPerProvider: 2 } });
+    const user = await spec.given({
+      name: 'register-via-provider',
+      input: { provider: 'github', subject: '60', profile: profile() },
+    });
+    await spec.given({
+      name: 'link-provider',
+      input: {
+        userId: user.userId,
+        provider: 'github',
+        subject: '61',
+        profile: profile(),
+      },
+    });
+    // The setting is lowered to 1 afterwards; the user keeps both and goes on.
+    await spec.givenEvents(streams.user(user.userId), [passwordSet]);
+    const report = await verify(spec.store, 1);
+    expect(report.violations).toEqual([]);
+  });
+
+  it('reports an old link over the limit once, not on every later event of its user', async () => {
+    const log = craftedLog();
+    await signedUp(log, USER, '70');
+    await log.write(gh('71'), [claimed('71', USER, 'link')]);
+    const offending = await log.write(streams.user(USER), [linked('github', '71', 0)]);
+    await log.write(streams.user(USER), [passwordSet]);
+    const report = await verify(log.store, 1);
+    expect(report.violations).toEqual([
+      expect.objectContaining({
+        invariant: 'per-provider',
+        revision: offending.revision,
+      }),
+    ]);
+  });
 });

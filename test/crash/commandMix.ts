@@ -219,6 +219,17 @@ export const clientWorld = (options: {
         user.identities = [];
         user.status = 'erased';
         pool.splice(pool.indexOf(user), 1);
+        // The users merged into it, however deep, are erased with it.
+        const erased = new Set([user.userId]);
+        for (let grew = true; grew;) {
+          grew = false;
+          for (const other of expected.values()) {
+            if (other.status !== 'merged' || !erased.has(other.mergedInto!)) continue;
+            other.status = 'erased';
+            erased.add(other.userId);
+            grew = true;
+          }
+        }
         return;
       }
     }

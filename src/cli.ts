@@ -228,6 +228,13 @@ program
     }),
   );
 
+// A reader that stops early (`export | head`) closes the pipe: the output ends there, which
+// is no error of ours.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
   process.exit(error instanceof ConfigError || error instanceof RebuildRunning ? 2 : 1);

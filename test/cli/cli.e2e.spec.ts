@@ -218,3 +218,59 @@ describe('account-links verify on a broken log', () => {
     }
   });
 });
+
+describe('account-links export into a reader that stops early', () => {
+  it('ends quietly with 0 when the pipe closes (`| head`)', async () => {
+    const dataDir = tempDir();
+    try {
+      const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite') });
+      const metadata = {
+        schemaVersion: 2,
+        actor: 'spec',
+        flow: 'admin' as const,
+        correlationId: randomUUID(),
+        causationId: randomUUID(),
+        requestId: null,
+        commandId: null,
+        time: '2026-01-01T00:00:00.000Z',
+      };
+      // Far more than a pipe holds (64 KiB), so the export is still writing when head exits.
+      const events = [
+        registered(USER),
+        ...Array.from({ length: 3000 }, () => passwordSet),
+      ];
+      await store.append(
+        streams.user(USER),
+        events.map((e) => ({
+          id: randomUUID(),
+          type: e.type,
+          data: e.data as Record<string, unknown>,
+          metadata,
+        })),
+        'no-stream',
+      );
+      await store.close();
+
+      const run = await new Promise<Run>((resolve) => {
+        execFile(
+          'bash',
+          [
+            '-c',
+            `"${process.execPath}" --import tsx src/cli.ts export | head -n 1; echo "exit=\${PIPESTATUS[0]}" >&2`,
+          ],
+          {
+            cwd: ROOT,
+            env: { PATH: process.env.PATH, DATA_DIR: dataDir },
+            timeout: 30_000,
+          },
+          (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }),
+        );
+      });
+      expect(jsonLines(run.stdout)).toHaveLength(1);
+      expect(run.stderr).toContain('exit=0');
+      expect(run.stderr).not.toMatch(/EPIPE|Error/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

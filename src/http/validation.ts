@@ -12,10 +12,24 @@ export const validate = <S extends z.ZodType>(
 ): z.output<S> => {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
+  const errors = parsed.error.issues.map((issue) => ({
+    path: clip(issue.path.map(String).join('.') || where),
+    message: clip(issue.message),
+  }));
   throw new AccountLinkingError('validation-failed', 'the request is not valid', {
-    errors: parsed.error.issues.map((issue) => ({
-      path: issue.path.map(String).join('.') || where,
-      message: issue.message,
-    })),
+    errors:
+      errors.length > MAX_ERRORS
+        ? [
+            ...errors.slice(0, MAX_ERRORS),
+            { path: where, message: `and ${errors.length - MAX_ERRORS} more problems` },
+          ]
+        : errors,
   });
 };
+
+// An answer names the problems, not the whole request back: a body of ten thousand unknown
+// fields is refused in a few lines.
+const MAX_ERRORS = 20;
+const MAX_TEXT = 200;
+const clip = (text: string): string =>
+  [...text].length > MAX_TEXT ? `${[...text].slice(0, MAX_TEXT - 1).join('')}…` : text;

@@ -174,4 +174,20 @@ describe('odd and hostile input', () => {
     const release = audit.body.events.find((e) => e.type === 'IdentityReleased')!;
     expect(release.metadata.flow).toBe('api');
   });
+
+  it('refuses a body of thousands of unknown fields in a short answer, not the body back', async () => {
+    const fields = Object.fromEntries(
+      Array.from({ length: 5000 }, (_, i) => [`unknown_field_${i}`, i]),
+    );
+    const many = await api.command('register-via-provider', {
+      provider: 'github',
+      subject: 'many-fields',
+      ...fields,
+    });
+    expect(many.status).toBe(422);
+    const text = JSON.stringify(many.body);
+    expect(text.length).toBeLessThan(2000);
+    expect(text).toContain('unknown_field_0');
+    expect(text).not.toContain('unknown_field_4999');
+  });
 });

@@ -222,6 +222,7 @@ export const createApp = (deps: AppDeps): Express => {
     queryRoutes({
       readModel: deps.services.readModel,
       projection: deps.services.projection,
+      store: deps.services.store,
       minPositionWaitMs: deps.minPositionWaitMs,
     }),
   );

@@ -1,5 +1,6 @@
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
+import type { EventStore } from '../eventstore/port.js';
 import type { ProjectionRunner } from '../projections/runner.js';
 import type { ReadModel } from '../projections/port.js';
 import { AccountLinkingError } from '../domain/errors.js';
@@ -13,6 +14,7 @@ import { identityView, userView } from './views.js';
 export const queryRoutes = (deps: {
   readModel: ReadModel;
   projection: Pick<ProjectionRunner, 'waitFor'>;
+  store: Pick<EventStore, 'headPosition'>;
   minPositionWaitMs: number;
 }): Router => {
   const router = express.Router();
@@ -25,6 +27,18 @@ export const queryRoutes = (deps: {
       req.query,
     );
     if (minPosition === undefined) return;
+    // A position past the log's head came from no answer of this log: waiting cannot help.
+    const head = await deps.store.headPosition();
+    if (BigInt(minPosition) > (head ?? 0n)) {
+      throw new AccountLinkingError('validation-failed', 'the request is not valid', {
+        errors: [
+          {
+            path: 'minPosition',
+            message: `beyond the end of the log (its last position is ${head ?? 'none'})`,
+          },
+        ],
+      });
+    }
     const reached = await deps.projection.waitFor(
       BigInt(minPosition),
       deps.minPositionWaitMs,

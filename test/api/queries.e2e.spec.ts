@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { apiClient, registerViaProvider, type ApiClient } from '../support/client.js';
 import {
   AUDITOR,
@@ -84,12 +86,12 @@ describe('queries', () => {
       expect(erased.body).toEqual({ userId: survivor.userId, status: 'erased' });
     });
 
-    it('answers 503 projection-lagging when minPosition is not reached in time', async () => {
+    it('refuses at once a minPosition beyond the end of the log', async () => {
       const created = await registerViaProvider(api, 'github', 'lag');
       const beyond = BigInt(created.position) * 2n + 1000n;
       const reply = await api.get(`/api/users/${created.userId}?minPosition=${beyond}`);
-      expect(reply.status).toBe(503);
-      expect(reply.body.code).toBe('projection-lagging');
+      expect(reply.status).toBe(422);
+      expect(JSON.stringify(reply.body)).toContain('beyond the end of the log');
       const bad = await api.get(`/api/users/${created.userId}?minPosition=-1`);
       expect(bad.status).toBe(422);
     });
@@ -173,5 +175,51 @@ describe('queries', () => {
     const reply = await api.get('/api/identities/github/i1', { token: AUDITOR });
     expect(reply.status).toBe(403);
     expect(reply.body.code).toBe('forbidden');
+  });
+});
+
+describe('a read model that has not caught up', () => {
+  it('answers 503 projection-lagging when minPosition is not reached in time', async () => {
+    // The log as the read model sees it: new events held back while `stalled`.
+    let stalled = false;
+    const service = await startTestService(
+      { MIN_POSITION_WAIT_MS: '300' },
+      {
+        eventStore: (config) => {
+          const store = openSqliteEventStore({
+            file: join(config.dataDir, 'events.sqlite'),
+          });
+          return {
+            ...store,
+            subscribe: (options) =>
+              (async function* () {
+                for await (const event of store.subscribe(options)) {
+                  while (stalled) await new Promise((resolve) => setTimeout(resolve, 20));
+                  yield event;
+                }
+              })(),
+          };
+        },
+      },
+    );
+    try {
+      const api = apiClient(service.url);
+      stalled = true;
+      const created = await registerViaProvider(api, 'github', 'stalled');
+      const reply = await api.get(
+        `/api/users/${created.userId}?minPosition=${created.position}`,
+      );
+      expect(reply.status).toBe(503);
+      expect(reply.body.code).toBe('projection-lagging');
+      stalled = false;
+      const later = await api.get(
+        `/api/users/${created.userId}?minPosition=${created.position}`,
+      );
+      expect(later.status).toBe(200);
+    } finally {
+      stalled = false;
+      await service.stop();
+      removeDataDir(service);
+    }
   });
 });

@@ -41,7 +41,7 @@ export const isValidSubject = (subject: string): boolean =>
   !CONTROL.test(subject);
 
 /**
- * Two emails match only when they are the same address: trimmed, the ASCII letters A-Z
+ * Two emails match only when they are the same address: trimmed of ASCII blanks, the ASCII letters A-Z
  * compared without case, in the local part and the domain, and every other code point
  * compared exactly. No Unicode normalisation or case mapping: each makes different
  * mailboxes equal. NFC turns the Kelvin sign K into K, NFKC a fullwidth ｋ into k, case
@@ -51,7 +51,15 @@ export const isValidSubject = (subject: string): boolean =>
  * not matched, which leaves two accounts that can be merged.
  */
 export const foldEmail = (email: string): string =>
-  email.trim().replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+  trimEmail(email).replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+
+/**
+ * Emails lose ASCII blanks at their ends, and nothing else: `trim()` would also take an
+ * ideographic space, a no-break space or a byte-order mark, and a look-alike padded with
+ * one would match (and be stored as) the plain address.
+ */
+export const trimEmail = (email: string): string =>
+  email.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '');
 
 /**
  * Bumped whenever `foldEmail` changes: what was stored folded (the key store's email

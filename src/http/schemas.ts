@@ -8,6 +8,7 @@ import {
   hasDisplayControls,
   isValidSubject,
   isWellFormed,
+  trimEmail,
 } from '../domain/values.js';
 import { ERROR_CODES } from '../domain/errors.js';
 
@@ -50,7 +51,7 @@ export const Email = z
   .meta({ description: 'An email address; internationalised addresses are valid' });
 
 export const TrimmedEmail = z.preprocess(
-  (value) => (typeof value === 'string' ? value.trim() : value),
+  (value) => (typeof value === 'string' ? trimEmail(value) : value),
   Email,
 );
 const trimmedEmail = TrimmedEmail;

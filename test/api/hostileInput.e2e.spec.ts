@@ -190,4 +190,24 @@ describe('odd and hostile input', () => {
     expect(text).toContain('unknown_field_0');
     expect(text).not.toContain('unknown_field_4999');
   });
+
+  it('trims emails of ASCII blanks only: an address padded with another space is no match', async () => {
+    const plain = await api.command('register-via-provider', {
+      provider: 'github',
+      subject: 'padded-1',
+      profile: { email: 'pad@example.org', emailVerified: true },
+    });
+    expect(plain.status).toBe(201);
+    for (const padded of ['pad@example.org\u3000', '\ufeffpad@example.org']) {
+      const reply = await api.get(`/api/users?email=${encodeURIComponent(padded)}`);
+      if (reply.status === 200) expect(reply.body.users).toEqual([]);
+      else expect(reply.status).toBe(422);
+    }
+    const spaced = await api.get(
+      `/api/users?email=${encodeURIComponent(' pad@example.org\t')}`,
+    );
+    expect((spaced.body.users as { userId: string }[]).map((u) => u.userId)).toEqual([
+      plain.body.userId,
+    ]);
+  });
 });

@@ -11,6 +11,14 @@ describe('emails', () => {
     expect(foldEmail('  Kim@Example.ORG ')).toBe(foldEmail('kim@example.org'));
   });
 
+  it('lose ASCII blanks at their ends and no other space', () => {
+    expect(foldEmail('\t kim@example.org \n')).toBe('kim@example.org');
+    for (const space of ['\u3000', '\u00a0', '\ufeff', '\u2028']) {
+      expect(foldEmail(`kim@example.org${space}`)).not.toBe('kim@example.org');
+      expect(foldEmail(`${space}kim@example.org`)).not.toBe('kim@example.org');
+    }
+  });
+
   it('compare other code points exactly, even canonically equivalent ones', () => {
     const composed = 'jos\u00e9@example.org';
     const decomposed = 'jose\u0301@example.org';

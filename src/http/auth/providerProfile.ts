@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { OAuthProviderConfig, ProviderName } from '../../config.js';
 import type { ProfileData } from '../../domain/events.js';
-import { MAX_DISPLAY_NAME_LENGTH, plainText } from '../../domain/values.js';
+import { MAX_DISPLAY_NAME_LENGTH, plainText, trimEmail } from '../../domain/values.js';
 import { Email, Subject } from '../schemas.js';
 
 /** What a provider sign-in yields: who the person is there, and the tokens it gave us. */
@@ -69,7 +69,7 @@ const optionalEmail = z
   .unknown()
   .optional()
   .transform((value) => {
-    const parsed = Email.safeParse(typeof value === 'string' ? value.trim() : value);
+    const parsed = Email.safeParse(typeof value === 'string' ? trimEmail(value) : value);
     return parsed.success ? parsed.data : null;
   });
 

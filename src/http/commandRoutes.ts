@@ -13,6 +13,9 @@ import { problemOf } from './problems.js';
 import { commandSchemas, type CommandName } from './schemas.js';
 import { validate } from './validation.js';
 
+/** The largest command body taken (1 MB). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 const REVISION_TAG = /^(?:W\/)?"(\d{1,15})"$/;
 const REGISTER_COMMANDS: CommandName[] = ['register-local-user', 'register-via-provider'];
 const JSON_TYPES = ['application/json', 'application/*+json'];
@@ -29,7 +32,7 @@ export const commandRoutes = (deps: {
 }): Router => {
   const router = express.Router();
   // Any JSON value is read (a body of `null` is then refused by validation, with a 422).
-  const json = express.json({ limit: '1mb', strict: false, type: JSON_TYPES });
+  const json = express.json({ limit: MAX_BODY_BYTES, strict: false, type: JSON_TYPES });
 
   const execute = async (
     req: Request,

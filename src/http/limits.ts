@@ -44,3 +44,22 @@ export const requestDeadline =
     res.once('finish', () => clearTimeout(timer));
     next();
   };
+
+/**
+ * Refuses at once a body declared larger than `maxBytes`, before it holds anything (a
+ * command slot): the body parser would refuse it too, but only after the request got that
+ * far, and a client that declares a huge body and sends none would hold its slot until the
+ * request deadline.
+ */
+export const declaredBodyLimit =
+  (maxBytes: number): RequestHandler =>
+  (req, _res, next) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBytes) {
+      throw new AccountLinkingError(
+        'payload-too-large',
+        'the request body is larger than 1 MB',
+      );
+    }
+    next();
+  };

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { openSqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { apiClient } from '../support/client.js';
 import {
   READER,
+  TOKEN,
   removeDataDir,
   startTestService,
   type TestService,
@@ -85,6 +87,40 @@ describe('limits', () => {
       'payload-too-large',
     );
     expect((await api.command('register-via-provider', register('2'))).status).toBe(201);
+  });
+
+  it('refuses a body declared over 1 MB before it arrives, so sending none holds no command slot', async () => {
+    service = await startTestService({ MAX_IN_FLIGHT_COMMANDS: '2' });
+    const url = new URL(`${service.url}/api/commands/register-via-provider`);
+    // More requests than slots, each declaring a huge body, sending two bytes and waiting.
+    const stalled = Array.from({ length: 4 }, () => {
+      const sent = request(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          'content-length': '999999999',
+        },
+      });
+      sent.write('{}');
+      return new Promise<{ status: number; body: string }>((resolve, reject) => {
+        sent.on('error', reject);
+        sent.on('response', (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => {
+            sent.destroy();
+            resolve({ status: res.statusCode!, body });
+          });
+        });
+      });
+    });
+    for (const answer of await Promise.all(stalled)) {
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.body)).toMatchObject({ code: 'payload-too-large' });
+    }
+    const api = apiClient(service.url);
+    expect((await api.command('register-via-provider', register('3'))).status).toBe(201);
   });
 
   it('handles a bounded number of commands at once and refuses the rest with 429 and Retry-After', async () => {

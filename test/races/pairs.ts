@@ -224,8 +224,15 @@ const unlinkRacingLink: RacePair = {
         rule(holding.status === 'released', `the identity ends ${holding.status}`);
       }
     } else {
-      // A link that recorded nothing came before the unlink; one that did, after it.
-      const relinked = link.status === 200 && link.body.events.includes('ProviderLinked');
+      // A link that recorded nothing came before the unlink; one that claimed the identity
+      // again, after it. (Its ProviderLinked may be written by the unlink, which finishes
+      // any claim it finds when it settles the identity: the link's answer then lists only
+      // its claim.)
+      const relinked =
+        link.status === 200 &&
+        ['IdentityClaimed', 'ProviderLinked'].some((type) =>
+          link.body.events.includes(type),
+        );
       outcome = relinked ? 'linked again after the unlink' : 'link before the unlink';
       rule(link.status === 200, `the link again was answered ${said(link)}`);
       rule(
@@ -473,12 +480,82 @@ const eraseRacingLink: RacePair = {
   },
 };
 
+/**
+ * A merge into a user while that user is erased: the absorbed account is the same person,
+ * so it must never outlive the erasure as a merged account (its data readable), however
+ * the two interleave. It is erased, or (the merge refused first) left as it was.
+ */
+const mergeRacingErasure: RacePair = {
+  name: 'merge racing erasure of the survivor',
+  variants: ['api'],
+  run: async ({ world, race, subject }) => {
+    const { failures, rule } = judge();
+    const own = {
+      survivor: github(subject('survivor')),
+      merged: google(subject('merged')),
+    };
+    const survivor = await world.register(own.survivor);
+    const merged = await world.register(own.merged);
+
+    const [erase, merge] = await race(
+      () => world.command('erase-user', { userId: survivor }),
+      () => world.command('merge-users', { survivorId: survivor, mergedId: merged }),
+    );
+    rule(erase.status === 200, `the erasure was answered ${said(erase)}`);
+    const refused = merge.status === 409 && merge.body.code === 'user-erased';
+    rule(merge.status === 200 || refused, `the merge was answered ${said(merge)}`);
+
+    const [absorbed, mergedHolding, survivorHolding] = await Promise.all([
+      world.user(merged),
+      world.holding(own.merged),
+      world.holding(own.survivor),
+    ]);
+    rule(
+      survivorHolding.status === 'released',
+      `${keyOf(own.survivor)} ends ${survivorHolding.status}`,
+    );
+    if (absorbed.status === 'active') {
+      rule(
+        refused,
+        `the merge answered ${said(merge)} and left the absorbed user active`,
+      );
+      rule(
+        mergedHolding.userId === merged,
+        `${keyOf(own.merged)} is with ${mergedHolding.userId}`,
+      );
+    } else {
+      rule(absorbed.status === 'erased', `the absorbed user ends ${absorbed.status}`);
+      rule(
+        same(Object.keys(absorbed), ['status', 'userId']),
+        'the erased absorbed user shows more',
+      );
+      rule(
+        mergedHolding.status === 'released',
+        `${keyOf(own.merged)} ends ${mergedHolding.status}`,
+      );
+      rule(
+        !(await world.hasTokens(own.merged)),
+        `tokens of ${keyOf(own.merged)} are kept`,
+      );
+    }
+    return {
+      outcome:
+        absorbed.status === 'active' ? 'merge refused' : 'merged, then erased with it',
+      failures,
+      users: [survivor, merged],
+      identities: [own.survivor, own.merged],
+      holders: [{ identity: own.merged, mayBe: [merged, survivor] }],
+    };
+  },
+};
+
 export const RACE_PAIRS: RacePair[] = [
   firstSignIns,
   linkToTwoUsers,
   unlinkRacingLink,
   mergeRacingSignIn,
   eraseRacingLink,
+  mergeRacingErasure,
 ];
 
 const judge = () => {

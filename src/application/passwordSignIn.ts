@@ -6,7 +6,10 @@ import { verifyPassword } from './passwords.js';
 
 export type PasswordSignIn =
   | { ok: true; userId: string }
-  | { ok: false; reason: 'unknown' | 'wrong-password' | 'no-password' | 'inactive' };
+  | {
+      ok: false;
+      reason: 'unknown' | 'wrong-password' | 'no-password' | 'inactive' | 'merged';
+    };
 
 /**
  * Checks a username and password against the log itself (the username's guard stream and
@@ -30,6 +33,13 @@ export const signInWithPassword = async (
     return { ok: false, reason: 'unknown' };
   }
   const user = (await loadUser(execution, guard.userId)).state;
+  // A merged account's own password still proves who is asking: they may be told where
+  // their account went (anyone else learns nothing they could not guess).
+  if (user.status === 'merged' && user.passwordHash) {
+    return (await verifyPassword(password, user.passwordHash))
+      ? { ok: false, reason: 'merged' }
+      : { ok: false, reason: 'wrong-password' };
+  }
   if (user.status !== 'active') return { ok: false, reason: 'inactive' };
   if (!user.passwordHash) return { ok: false, reason: 'no-password' };
   return (await verifyPassword(password, user.passwordHash))

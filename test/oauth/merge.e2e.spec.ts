@@ -159,14 +159,23 @@ describe('merging a second account from the account page', () => {
       status: 'merged',
       mergedInto: survivorId,
     });
-    // The closed account's password no longer signs in.
+    // The closed account's password no longer signs in; proven, it says where it went.
+    const browser = cookieBrowser();
     const signIn = await signInWithPassword(
-      cookieBrowser(),
+      browser,
       service.url,
       'second-p',
       'second password here',
     );
-    expect(textOf(signIn.html)).toContain('username or password is not right');
+    expect(textOf(signIn.html)).toContain('This account was merged into another one');
+    expect((await browser.get(`${service.url}/account`)).url).toBe(`${service.url}/`);
+    const guessed = await signInWithPassword(
+      cookieBrowser(),
+      service.url,
+      'second-p',
+      'not the password',
+    );
+    expect(textOf(guessed.html)).toContain('username or password is not right');
   });
 
   it('merges nothing without a proof of this session: unheld or own identities, forged or stale confirmations', async () => {

@@ -482,12 +482,16 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
       passport.authenticate(
         'local',
         { session: false },
-        (error: unknown, user: { userId: string } | false) => {
+        (
+          error: unknown,
+          user: { userId: string } | false,
+          info: { message?: string } | undefined,
+        ) => {
           if (error) return next(error);
           if (!user) {
             req.session.notice = {
               kind: 'error',
-              text: 'The username or password is not right.',
+              text: info?.message ?? 'The username or password is not right.',
             };
             return res.redirect(303, '/');
           }

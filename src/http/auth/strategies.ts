@@ -170,6 +170,9 @@ export const createPassport = (options: {
     );
   }
 
+  const MERGED_ACCOUNT =
+    'This account was merged into another one: sign in with that account (its GitHub, ' +
+    'Google or password).';
   passport.use(
     'local',
     new LocalStrategy((username, password, done) => {
@@ -177,7 +180,12 @@ export const createPassport = (options: {
         (result) =>
           result.ok
             ? done(null, { userId: result.userId } satisfies SessionUser)
-            : done(null, false, { message: 'The username or password is not right.' }),
+            : done(null, false, {
+                message:
+                  result.reason === 'merged'
+                    ? MERGED_ACCOUNT
+                    : 'The username or password is not right.',
+              }),
         done,
       );
     }),

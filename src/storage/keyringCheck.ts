@@ -47,34 +47,31 @@ export const assertKeyringOpens = (
 
 /** One sealed item per key id, from the SQLite key store and token vault. */
 export const sqliteSealedSamples = (db: Database.Database): SealedSample[] => {
-  const keys = db
-    .prepare<
-      [],
-      { user_id: string; key_id: string; iv: Buffer; tag: Buffer; ciphertext: Buffer }
-    >(
-      `SELECT user_id, key_id, iv, tag, ciphertext FROM data_keys
-       WHERE rowid IN (SELECT min(rowid) FROM data_keys GROUP BY key_id)`,
-    )
-    .all();
-  const tokens = db
-    .prepare<
-      [],
-      { identity: string; key_id: string; iv: Buffer; tag: Buffer; ciphertext: Buffer }
-    >(
-      `SELECT identity, key_id, iv, tag, ciphertext FROM provider_tokens
-       WHERE rowid IN (SELECT min(rowid) FROM provider_tokens GROUP BY key_id)`,
-    )
-    .all();
+  // The first row sealed with each key id; `owner` names what the seal is bound to.
+  const firstPerKey = (table: string, owner: string) =>
+    db
+      .prepare<
+        [],
+        { owner: string; key_id: string; iv: Buffer; tag: Buffer; ciphertext: Buffer }
+      >(
+        `SELECT ${owner} AS owner, key_id, iv, tag, ciphertext FROM ${table}
+         WHERE rowid IN (SELECT min(rowid) FROM ${table} GROUP BY key_id)`,
+      )
+      .all()
+      .map(({ owner, key_id: keyId, iv, tag, ciphertext }) => ({
+        owner,
+        sealed: { keyId, iv, tag, ciphertext },
+      }));
   return [
-    ...keys.map((row) => ({
+    ...firstPerKey('data_keys', 'user_id').map(({ owner, sealed }) => ({
       what: 'data key' as const,
-      sealed: { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext },
-      context: `data-key:${row.user_id}`,
+      sealed,
+      context: `data-key:${owner}`,
     })),
-    ...tokens.map((row) => ({
+    ...firstPerKey('provider_tokens', 'identity').map(({ owner, sealed }) => ({
       what: 'provider tokens' as const,
-      sealed: { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext },
-      context: row.identity,
+      sealed,
+      context: owner,
     })),
   ];
 };

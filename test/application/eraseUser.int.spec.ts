@@ -176,10 +176,13 @@ describe('erase-user', () => {
       expect(repeated.appended).toEqual([]);
     });
 
-    it('erases a user whose merge was left half-done when its survivor was erased', async () => {
+    /**
+     * A merge that closed the merged user and was killed before moving anything, then an
+     * erasure of its survivor (which cannot know of the merge yet).
+     */
+    const halfMergedIntoErased = async () => {
       const survivor = await register('1', 'kim@example.org');
       const merged = await register('g2', 'kim.other@example.org');
-      // The merge closed the merged user and was killed before moving anything.
       await spec.givenEvents(streams.user(merged), [
         {
           type: 'UserMergedInto',
@@ -191,6 +194,11 @@ describe('erase-user', () => {
       ]);
       await spec.given({ name: 'erase-user', input: { userId: survivor } });
       expect(keys.has(merged)).toBe(true);
+      return { survivor, merged };
+    };
+
+    it('erases a user whose merge was left half-done when its survivor was erased', async () => {
+      const { survivor, merged } = await halfMergedIntoErased();
 
       // Repeating the merge finishes it: the merged user goes with its survivor.
       const finished = await spec.when({
@@ -211,18 +219,7 @@ describe('erase-user', () => {
     });
 
     it('lets the repair of such a claim erase the merged user too', async () => {
-      const survivor = await register('1', 'kim@example.org');
-      const merged = await register('g2', 'kim.other@example.org');
-      await spec.givenEvents(streams.user(merged), [
-        {
-          type: 'UserMergedInto',
-          data: {
-            survivorId: survivor,
-            identities: [{ provider: 'google', subject: 'g2' }],
-          },
-        },
-      ]);
-      await spec.given({ name: 'erase-user', input: { userId: survivor } });
+      const { merged } = await halfMergedIntoErased();
       // The next sign-in with the identity finds the claim and settles it.
       const next = await spec.when({
         name: 'register-via-provider',

@@ -173,27 +173,28 @@ describe('the account-links CLI, on the data of a running service', () => {
   });
 });
 
+/** An event as a hand edit of the log would write it, outside any command handling. */
+const event = (e: { type: string; data: object }, commandId = randomUUID()) => ({
+  id: randomUUID(),
+  type: e.type,
+  data: e.data as Record<string, unknown>,
+  metadata: {
+    schemaVersion: 2,
+    actor: 'hand edit',
+    flow: 'admin' as const,
+    correlationId: randomUUID(),
+    causationId: randomUUID(),
+    requestId: null,
+    commandId,
+    time: '2026-01-01T00:00:00.000Z',
+  },
+});
+
 describe('account-links verify on a broken log', () => {
   it('exits 1 and names the offending event', async () => {
     const dataDir = tempDir();
     try {
       const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite') });
-      const metadata = {
-        schemaVersion: 2,
-        actor: 'hand edit',
-        flow: 'admin' as const,
-        correlationId: randomUUID(),
-        causationId: randomUUID(),
-        requestId: null,
-        commandId: null,
-        time: '2026-01-01T00:00:00.000Z',
-      };
-      const event = (e: { type: string; data: object }, commandId = randomUUID()) => ({
-        id: randomUUID(),
-        type: e.type,
-        data: e.data as Record<string, unknown>,
-        metadata: { ...metadata, commandId },
-      });
       // A sign-up (one command), an erasure, then something after the end.
       const signUp = randomUUID();
       await store.append(
@@ -224,16 +225,6 @@ describe('account-links export into a reader that stops early', () => {
     const dataDir = tempDir();
     try {
       const store = openSqliteEventStore({ file: join(dataDir, 'events.sqlite') });
-      const metadata = {
-        schemaVersion: 2,
-        actor: 'spec',
-        flow: 'admin' as const,
-        correlationId: randomUUID(),
-        causationId: randomUUID(),
-        requestId: null,
-        commandId: null,
-        time: '2026-01-01T00:00:00.000Z',
-      };
       // Far more than a pipe holds (64 KiB), so the export is still writing when head exits.
       const events = [
         registered(USER),
@@ -241,12 +232,7 @@ describe('account-links export into a reader that stops early', () => {
       ];
       await store.append(
         streams.user(USER),
-        events.map((e) => ({
-          id: randomUUID(),
-          type: e.type,
-          data: e.data as Record<string, unknown>,
-          metadata,
-        })),
+        events.map((e) => event(e)),
         'no-stream',
       );
       await store.close();

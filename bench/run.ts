@@ -11,7 +11,13 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { benchGithubSubject, benchUserId, generateLog } from './generateLog.js';
-import { commandMix, helloLoad, lookups, type LoadFigures } from './load.js';
+import {
+  commandMix,
+  helloLoad,
+  helloOneAtATime,
+  lookups,
+  type LoadFigures,
+} from './load.js';
 import { BUILD, ROOT, build, startServer, waitReady } from './processes.js';
 import { callbackLoad } from './signIns.js';
 
@@ -119,7 +125,10 @@ const hello32 = await measured(
   () => helloLoad(hello.url, 32, warmSeconds),
   () => helloLoad(hello.url, 32, seconds),
 );
-const hello1 = await helloLoad(hello.url, 1, seconds);
+const hello1 = await measured(
+  () => helloOneAtATime(hello.url, warmSeconds),
+  () => helloOneAtATime(hello.url, seconds),
+);
 await hello.stop();
 
 // 2. The plain table of connections.

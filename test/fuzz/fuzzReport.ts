@@ -14,15 +14,17 @@ export const FUZZ_SEED = positiveInt('FUZZ_SEED', Math.floor(Math.random() * 2 *
 export const runsFor = (share: number): number =>
   Math.max(3, Math.round(FUZZ_RUNS * share));
 
-export const COMBINATION =
-  process.env.TEST_EVENT_STORE === 'esdb-double'
-    ? {
-        project: 'eventstoredb',
-        stores: 'EventStoreDB (double) log, in-memory read model',
-      }
-    : process.env.TEST_READ_MODEL === 'mongodb'
-      ? { project: 'mongodb', stores: 'SQLite log, MongoDB (FerretDB) read model' }
-      : { project: 'sqlite', stores: 'SQLite log, in-memory read model' };
+const onDouble = process.env.TEST_EVENT_STORE === 'esdb-double';
+const onMongo = process.env.TEST_READ_MODEL === 'mongodb';
+/** The stores the fuzzed service runs on (TEST_EVENT_STORE and TEST_READ_MODEL combine). */
+export const COMBINATION = {
+  project: [onDouble ? 'eventstoredb' : 'sqlite', ...(onMongo ? ['mongodb'] : [])]
+    .filter((part, index, parts) => !(part === 'sqlite' && parts.length > 1))
+    .join('-'),
+  stores: `${onDouble ? 'EventStoreDB (double)' : 'SQLite'} log, ${
+    onMongo ? 'MongoDB (FerretDB)' : 'in-memory'
+  } read model`,
+};
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const REPORT = join(ROOT, '.tmp/fuzz-report.json');

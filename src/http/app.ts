@@ -23,7 +23,7 @@ import { authenticateCaller, callerOf } from './callers.js';
 import { commandRoutes } from './commandRoutes.js';
 import type { createIdempotency } from './idempotency.js';
 import type { Metrics } from './metrics.js';
-import { declaredBodyLimit, inFlightLimit, requestDeadline } from './limits.js';
+import { declaredBodyLimit, requestDeadline } from './limits.js';
 import { MAX_BODY_BYTES } from './commandRoutes.js';
 import { opsRoutes } from './opsRoutes.js';
 import { problemHandler } from './problems.js';
@@ -211,16 +211,13 @@ export const createApp = (deps: AppDeps): Express => {
     '/api',
     limiter(deps.limits.apiRateLimitPerMinute, (_req, res) => callerOf(res).name),
   );
-  app.post(
-    '/api/commands/:name',
-    declaredBodyLimit(MAX_BODY_BYTES),
-    inFlightLimit(deps.limits.maxInFlightCommands),
-  );
+  app.post('/api/commands/:name', declaredBodyLimit(MAX_BODY_BYTES));
   app.use(
     commandRoutes({
       services: deps.services,
       idempotency: deps.idempotency,
       metrics: deps.metrics,
+      maxInFlight: deps.limits.maxInFlightCommands,
     }),
   );
   app.use(

@@ -11,6 +11,7 @@ import type { Metrics } from './metrics.js';
 import { methodNotAllowed } from './methods.js';
 import { problemOf } from './problems.js';
 import { commandSchemas, type CommandName } from './schemas.js';
+import { inFlightLimit } from './limits.js';
 import { validate } from './validation.js';
 
 /** The largest command body taken (1 MB). */
@@ -29,8 +30,12 @@ export const commandRoutes = (deps: {
   services: Services;
   idempotency: ReturnType<typeof createIdempotency>;
   metrics: Metrics;
+  maxInFlight: number;
 }): Router => {
   const router = express.Router();
+  // Taken once the body has arrived: a client sending its body slowly (or never) holds a
+  // socket until Node's request timeout, not one of the command slots.
+  const slot = inFlightLimit(deps.maxInFlight);
   // Any JSON value is read (a body of `null` is then refused by validation, with a 422).
   const json = express.json({ limit: MAX_BODY_BYTES, strict: false, type: JSON_TYPES });
 
@@ -95,6 +100,9 @@ export const commandRoutes = (deps: {
           json(req, res, (error?: unknown) => (error ? reject(error) : resolve())),
         );
         assertShallow(req.body);
+        await new Promise<void>((resolve, reject) => {
+          slot(req, res, (error?: unknown) => (error ? reject(error) : resolve()));
+        });
 
         const commandName = name as CommandName;
         const key = req.get('idempotency-key');

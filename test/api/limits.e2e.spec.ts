@@ -123,6 +123,36 @@ describe('limits', () => {
     expect((await api.command('register-via-provider', register('3'))).status).toBe(201);
   });
 
+  it('gives a command slot only once the body has arrived: bodies sent slowly, or never, hold none', async () => {
+    service = await startTestService({ MAX_IN_FLIGHT_COMMANDS: '2' });
+    const url = new URL(`${service.url}/api/commands/register-via-provider`);
+    const stalled = Array.from({ length: 4 }, () => {
+      const sent = request(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          'content-length': '1000',
+        },
+      });
+      sent.on('error', () => {});
+      sent.write('{');
+      return sent;
+    });
+    try {
+      // Time for the service to take them in (their headers, their first byte).
+      await sleep(300);
+      const api = apiClient(service.url);
+      for (const subject of ['slow-1', 'slow-2', 'slow-3']) {
+        expect(
+          (await api.command('register-via-provider', register(subject))).status,
+        ).toBe(201);
+      }
+    } finally {
+      for (const sent of stalled) sent.destroy();
+    }
+  });
+
   it('handles a bounded number of commands at once and refuses the rest with 429 and Retry-After', async () => {
     service = await startTestService(
       { MAX_IN_FLIGHT_COMMANDS: '2' },

@@ -91,8 +91,18 @@ const RESERVED = new Set([
   'errors',
 ]);
 
-export const problemOf = (error: AccountLinkingError, instance?: string): Problem => {
+/**
+ * The path a problem happened at, for `instance`: without its query, which may carry a
+ * one-time code and state (a sign-in callback) or an email, and at most 200 characters.
+ */
+const instanceOf = (url: string): string => {
+  const path = url.split('?', 1)[0]!;
+  return path.length > 200 ? `${path.slice(0, 199)}…` : path;
+};
+
+export const problemOf = (error: AccountLinkingError, url?: string): Problem => {
   const extras = Object.entries(error.details).filter(([key]) => !RESERVED.has(key));
+  const instance = url === undefined ? undefined : instanceOf(url);
   return {
     type: PROBLEM_TYPE_BASE + error.code,
     code: error.code,

@@ -210,4 +210,16 @@ describe('odd and hostile input', () => {
       plain.body.userId,
     ]);
   });
+
+  it('names where a problem happened by its path only: no query, at most 200 characters', async () => {
+    const email = `${'a'.repeat(12_000)}@`;
+    const query = await api.get(`/api/users?email=${email}`);
+    expect(query.status).toBe(422);
+    expect(query.body.instance).toBe('/api/users');
+
+    const long = await api.get(`/api/identities/github/${'s'.repeat(300)}`);
+    expect(long.status).toBe(422);
+    expect(String(long.body.instance)).toMatch(/^\/api\/identities\/github\/s+…$/);
+    expect([...String(long.body.instance)]).toHaveLength(200);
+  });
 });

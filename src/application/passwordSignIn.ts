@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { streams } from '../domain/values.js';
 import type { Services } from './context.js';
 import { loadGuard, loadUser, startExecution } from './execution.js';
-import { verifyPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 
 export type PasswordSignIn =
   | { ok: true; userId: string }
@@ -30,7 +30,7 @@ export const signInWithPassword = async (
   });
   const guard = await loadGuard(execution, streams.username(username));
   if (guard.status !== 'claimed' || guard.userId === null) {
-    return { ok: false, reason: 'unknown' };
+    return refusedAfterHashing(services, password, 'unknown');
   }
   const user = (await loadUser(execution, guard.userId)).state;
   // A merged account's own password still proves who is asking: they may be told where
@@ -40,9 +40,33 @@ export const signInWithPassword = async (
       ? { ok: false, reason: 'merged' }
       : { ok: false, reason: 'wrong-password' };
   }
-  if (user.status !== 'active') return { ok: false, reason: 'inactive' };
-  if (!user.passwordHash) return { ok: false, reason: 'no-password' };
+  if (user.status !== 'active')
+    return refusedAfterHashing(services, password, 'inactive');
+  if (!user.passwordHash) return refusedAfterHashing(services, password, 'no-password');
   return (await verifyPassword(password, user.passwordHash))
     ? { ok: true, userId: user.userId }
     : { ok: false, reason: 'wrong-password' };
+};
+
+// A hash of nothing anyone can type, made once per cost: refusals without a password to
+// check still spend the time of checking one.
+const decoys = new Map<number, Promise<string>>();
+
+/**
+ * A refusal that takes as long as a wrong password does: answering at once would tell
+ * whoever is guessing which usernames exist (about 4 ms against 100 ms).
+ */
+const refusedAfterHashing = async (
+  services: Services,
+  password: string,
+  reason: 'unknown' | 'inactive' | 'no-password',
+): Promise<PasswordSignIn> => {
+  const { cost } = services.passwords;
+  let decoy = decoys.get(cost);
+  if (!decoy) {
+    decoy = hashPassword(randomUUID(), cost);
+    decoys.set(cost, decoy);
+  }
+  await verifyPassword(password, await decoy);
+  return { ok: false, reason };
 };

@@ -169,6 +169,16 @@ describe('merging a second account from the account page', () => {
     );
     expect(textOf(signIn.html)).toContain('This account was merged into another one');
     expect((await browser.get(`${service.url}/account`)).url).toBe(`${service.url}/`);
+    // Proven again from another account's page: nothing is left in it to merge.
+    const later = cookieBrowser();
+    await signInWith(later, service.url, 'github', gh('p-2', 'Later P'));
+    const again = await postFromAccount(later, service.url, '/account/merge/password', {
+      username: 'second-p',
+      password: 'second password here',
+    });
+    expect(textOf(again.html)).toContain(
+      'That account was merged into another one already',
+    );
     const guessed = await signInWithPassword(
       cookieBrowser(),
       service.url,

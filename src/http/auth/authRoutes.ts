@@ -585,12 +585,18 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
       passport.authenticate(
         'local',
         { session: false },
-        (error: unknown, other: { userId: string } | false) => {
+        (
+          error: unknown,
+          other: { userId: string } | false,
+          info: { merged?: boolean } | undefined,
+        ) => {
           if (error) return next(error);
           if (!other) {
             req.session.notice = {
               kind: 'error',
-              text: 'The username or password of the other account is not right.',
+              text: info?.merged
+                ? 'That account was merged into another one already: there is nothing left in it to merge.'
+                : 'The username or password of the other account is not right.',
             };
             return res.redirect(303, '/account');
           }

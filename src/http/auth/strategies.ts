@@ -185,7 +185,8 @@ export const createPassport = (options: {
                   result.reason === 'merged'
                     ? MERGED_ACCOUNT
                     : 'The username or password is not right.',
-              }),
+                merged: result.reason === 'merged',
+              } as { message: string }),
         done,
       );
     }),

@@ -122,6 +122,26 @@ describe('an identity whose email belongs to an existing user', () => {
     expect((await api.get('/api/identities/google/g6')).body.userId).toBe(existing);
   });
 
+  it('with EMAIL_MATCH=link-verified, a second GitHub account with the email of one that has GitHub is refused in words for someone not signed in', async () => {
+    const api = await start({ EMAIL_MATCH: 'link-verified' });
+    await signInWith(cookieBrowser(), service.url, 'github', {
+      id: '9',
+      email: 'bob@example.org',
+      emailVerified: true,
+    });
+    const page = await signInWith(cookieBrowser(), service.url, 'github', {
+      id: '10',
+      email: 'bob@example.org',
+      emailVerified: true,
+    });
+    expect(page.status).toBe(409);
+    expect(textOf(page.html)).toContain(
+      'An account with this email has another GitHub account',
+    );
+    expect(textOf(page.html)).not.toContain('your account');
+    expect((await api.get('/api/identities/github/10')).status).toBe(404);
+  });
+
   // A provider may verify an address that only looks like someone's: the Kelvin sign,
   // fullwidth letters and the dotless ı become ASCII letters under Unicode case mapping or
   // NFKC, and GitHub's password-reset takeover of 2019 came from exactly that.

@@ -417,7 +417,11 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
         return showMessage(
           res,
           rejectionStatus(outcome.reason),
-          rejectionPage(outcome.reason),
+          // Someone not signed in was matched by email to an account that has this
+          // provider already: "your account" would be the wrong words for them.
+          outcome.reason === 'provider-already-linked' && intent === 'sign-in'
+            ? 'email-owner-has-provider'
+            : rejectionPage(outcome.reason),
           name,
         );
     }

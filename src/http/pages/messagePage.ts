@@ -19,6 +19,11 @@ export const MESSAGES = {
     text: `Unlink the ${provider} account you have before connecting another one.`,
     next: { href: '/account', label: 'Back to your account' },
   }),
+  'email-owner-has-provider': (provider: string): Message => ({
+    title: `An account with this email has another ${provider} account`,
+    text: `The ${provider} account you signed in with has the email of an account here that already has a ${provider} account connected, so it was not connected. Sign in the way you did before; to use this ${provider} account there instead, unlink the other one first. Nothing changed.`,
+    next: { href: '/', label: 'Back to sign-in' },
+  }),
   'sign-in-first': (): Message => ({
     title: 'Sign in first',
     text: 'This site connects GitHub and Google to accounts that already exist. Sign in with your password, then connect the provider from your account page.',

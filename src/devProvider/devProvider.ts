@@ -398,7 +398,9 @@ const personFrom = (body: Record<string, string | undefined>): DevPerson => {
     id,
     login: (body.login ?? '').trim() || `user${id}`,
     name: (body.name ?? '').trim(),
-    email: (body.email ?? '').trim() || null,
+    // As typed, but for ASCII blanks at its ends: a provider answers with the address it
+    // holds, look-alike padding and all, which the service must judge itself.
+    email: (body.email ?? '').replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '') || null,
     emailVerified: body.emailVerified === 'on' || body.emailVerified === 'true',
     emailPrivate: body.emailPrivate === 'on' || body.emailPrivate === 'true',
   };

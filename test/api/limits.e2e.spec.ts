@@ -25,6 +25,20 @@ const slowAppends =
     },
   });
 
+/** A command whose body is declared `length` bytes long, of which only `sent` is sent. */
+const startUpload = (url: string, length: number, sent: string) => {
+  const upload = request(new URL(`${url}/api/commands/register-via-provider`), {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      'content-type': 'application/json',
+      'content-length': String(length),
+    },
+  });
+  upload.write(sent);
+  return upload;
+};
+
 const defaultStore = (config: Config): EventStore =>
   openSqliteEventStore({ file: join(config.dataDir, 'events.sqlite') });
 
@@ -91,18 +105,9 @@ describe('limits', () => {
 
   it('refuses a body declared over 1 MB before it arrives, so sending none holds no command slot', async () => {
     service = await startTestService({ MAX_IN_FLIGHT_COMMANDS: '2' });
-    const url = new URL(`${service.url}/api/commands/register-via-provider`);
     // More requests than slots, each declaring a huge body, sending two bytes and waiting.
     const stalled = Array.from({ length: 4 }, () => {
-      const sent = request(url, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${TOKEN}`,
-          'content-type': 'application/json',
-          'content-length': '999999999',
-        },
-      });
-      sent.write('{}');
+      const sent = startUpload(service!.url, 999_999_999, '{}');
       return new Promise<{ status: number; body: string }>((resolve, reject) => {
         sent.on('error', reject);
         sent.on('response', (res) => {
@@ -125,18 +130,9 @@ describe('limits', () => {
 
   it('gives a command slot only once the body has arrived: bodies sent slowly, or never, hold none', async () => {
     service = await startTestService({ MAX_IN_FLIGHT_COMMANDS: '2' });
-    const url = new URL(`${service.url}/api/commands/register-via-provider`);
     const stalled = Array.from({ length: 4 }, () => {
-      const sent = request(url, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${TOKEN}`,
-          'content-type': 'application/json',
-          'content-length': '1000',
-        },
-      });
+      const sent = startUpload(service!.url, 1000, '{');
       sent.on('error', () => {});
-      sent.write('{');
       return sent;
     });
     try {

@@ -235,10 +235,15 @@ export const clientWorld = (options: {
     }
   };
 
+  // A user whose last command has no known outcome, with those merged into it: an erasure
+  // of it that went through, unanswered, took them too.
   const forget = (userId: string): void => {
     expected.delete(userId);
     const index = pool.findIndex((user) => user.userId === userId);
     if (index >= 0) pool.splice(index, 1);
+    for (const other of [...expected.values()]) {
+      if (other.status === 'merged' && other.mergedInto === userId) forget(other.userId);
+    }
   };
 
   return { next, learn, expected: () => [...expected.values()] };

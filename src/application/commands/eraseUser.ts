@@ -46,10 +46,9 @@ const eraseWithMerged = async (
 ): Promise<void> => {
   const pending = [userId];
   const seen = new Set(pending);
-  let admit = check;
   for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
-    const erased = await eraseOne(execution, next, admit);
-    admit = () => {};
+    // Only the user asked for is checked; those merged into it go with it.
+    const erased = await eraseOne(execution, next, next === userId ? check : () => {});
     for (const merged of erased.absorbed) {
       if (seen.has(merged)) continue;
       seen.add(merged);

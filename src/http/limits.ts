@@ -46,10 +46,9 @@ export const requestDeadline =
   };
 
 /**
- * Refuses at once a body declared larger than `maxBytes`, before it holds anything (a
- * command slot): the body parser would refuse it too, but only after the request got that
- * far, and a client that declares a huge body and sends none would hold its slot until the
- * request deadline.
+ * Refuses at once a body declared larger than `maxBytes`. The body parser refuses it too,
+ * but answers only once the declared body has been read or the request has timed out: a
+ * client that declares a huge body and sends none would wait there for the deadline.
  */
 export const declaredBodyLimit =
   (maxBytes: number): RequestHandler =>

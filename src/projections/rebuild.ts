@@ -8,9 +8,11 @@ import {
   collectionsOf,
   createMongoReadModel,
   ensureIndexes,
+  LAYOUT,
   refoldEmails,
+  versionCollections,
 } from './mongo.js';
-import { currentVersion, readModelVersions } from './mongoVersions.js';
+import { readModelVersions } from './mongoVersions.js';
 
 export interface RebuildProgress {
   events: number;
@@ -74,15 +76,14 @@ const rebuild = async (options: {
   switchGraceMs?: number;
 }): Promise<RebuildResult> => {
   const { db, store } = options;
-  const from = await currentVersion(db);
+  // Read as it is (a version of an earlier layout is rebuilt like any other).
+  const from = (await readModelVersions(db).findOne({ _id: 'current' }))?.version ?? 0;
   const to = from + 1;
 
   // 1. Fresh collections for the next version (whatever an interrupted rebuild left).
   const next = collectionsOf(db, to);
   await Promise.all(
-    [next.users.drop(), next.identities.drop(), next.openClaims.drop()].map(
-      ignoreMissing,
-    ),
+    versionCollections(next).map((collection) => ignoreMissing(collection.drop())),
   );
   await next.checkpoints.deleteOne({ _id: checkpointId(to) });
   await ensureIndexes(next);
@@ -113,11 +114,15 @@ const rebuild = async (options: {
   await catchUp(await store.headPosition());
 
   // 3. Reads go to the new version; the old one goes once everyone has switched.
-  await readModelVersions(db).updateOne({ _id: 'current' }, { $set: { version: to } });
+  await readModelVersions(db).updateOne(
+    { _id: 'current' },
+    { $set: { version: to, layout: LAYOUT } },
+    { upsert: true },
+  );
   await sleep(options.switchGraceMs ?? 5000);
   const old = collectionsOf(db, from);
   await Promise.all(
-    [old.users.drop(), old.identities.drop(), old.openClaims.drop()].map(ignoreMissing),
+    versionCollections(old).map((collection) => ignoreMissing(collection.drop())),
   );
   await old.checkpoints.deleteOne({ _id: checkpointId(from) });
   return { from, to, events };

@@ -19,6 +19,7 @@ describe.skipIf(!base)('MongoDB', () => {
     'MongoDB',
     async () => {
       const opened: { url: string; close: () => Promise<void> }[] = [];
+      const urls = new WeakMap<object, string>();
       return {
         fresh: async () => {
           const url = freshDatabaseUrl(base!);
@@ -26,6 +27,7 @@ describe.skipIf(!base)('MongoDB', () => {
           opened.push({ url, close: () => client.close() });
           await ensureIndexes(collectionsOf(db, 1));
           const model = createMongoReadModel(db, 1);
+          urls.set(model, url);
           return Object.assign(model, {
             rewind: async (position: bigint | null) => {
               const checkpoints = collectionsOf(db, 1).checkpoints;
@@ -43,11 +45,16 @@ describe.skipIf(!base)('MongoDB', () => {
           (model as unknown as { rewind: (p: bigint | null) => Promise<void> }).rewind(
             position,
           ),
+        // Another instance's writer: its own connection to the same database.
+        sharing: async (model) => {
+          const { client, db } = await connectMongo(urls.get(model)!);
+          opened.push({ url: urls.get(model)!, close: () => client.close() });
+          return createMongoReadModel(db, 1);
+        },
         cleanup: async () => {
-          for (const { url, close } of opened) {
-            await close();
+          for (const { close } of opened) await close();
+          for (const url of new Set(opened.map(({ url }) => url)))
             await dropDatabase(url);
-          }
         },
       };
     },

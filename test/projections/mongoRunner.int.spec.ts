@@ -188,6 +188,54 @@ describe.skipIf(!base)('the MongoDB read model at work', () => {
     });
   });
 
+  it('does not believe a head written late by a writer that lost the lead', async () => {
+    await setUp();
+    const live = await instance();
+    await until(() => live.lease.isLeader());
+    const ann = await register('ann');
+    expect(await live.runner.waitFor(ann.position, 5000)).toBe(true);
+    const { users } = collectionsOf(mongo.db, 1);
+    const first = await users.findOne({ _id: ann.userId });
+    const linked = await spec.run({
+      name: 'link-provider',
+      input: { userId: ann.userId, provider: 'google', subject: 'g', profile: {} },
+    });
+    expect(await live.runner.waitFor(linked.position, 5000)).toBe(true);
+    // The stale writer's head lands last, older than the state that follows it.
+    await users.replaceOne({ _id: ann.userId }, first!);
+    expect(await users.findOne({ _id: ann.userId })).toMatchObject({ seq: first!.seq });
+    expect(await live.readModel.getUser(ann.userId)).toMatchObject({
+      connections: [{ provider: 'github' }, { provider: 'google' }],
+      position: linked.position,
+    });
+  });
+
+  it('builds the read model again from the log when it was laid out by an earlier build', async () => {
+    await setUp();
+    const ann = await register('ann');
+    const versions = mongo.db.collection<{ _id: string; version: number }>(
+      'readModelVersion',
+    );
+    // What an earlier build left: version 1 without a layout, its users as bare documents.
+    await versions.insertOne({ _id: 'current', version: 1 });
+    await mongo.db
+      .collection<{ _id: string; status: string; position: string }>('users_v1')
+      .insertOne({ _id: ann.userId, status: 'active', position: '0' });
+
+    const live = await instance();
+    await live.runner.caughtUp;
+    expect(live.readModel.version()).toBe(2);
+    expect(await live.readModel.getUser(ann.userId)).toMatchObject({
+      status: 'active',
+      connections: [{ provider: 'github', subject: 'ann' }],
+    });
+    const names = (await mongo.db.listCollections().toArray()).map((c) => c.name);
+    expect(names).not.toContain('users_v1');
+    // Started again: nothing to move.
+    await live.stop();
+    expect((await instance()).readModel.version()).toBe(2);
+  });
+
   it('folds stored emails again when the email fold changed, once', async () => {
     await setUp();
     const live = await instance();
@@ -203,9 +251,10 @@ describe.skipIf(!base)('the MongoDB read model at work', () => {
     expect(await live.runner.waitFor(fullwidth.position, 5000)).toBe(true);
     await live.stop();
 
-    const { users } = collectionsOf(mongo.db, 1);
-    await users.updateOne(
-      { _id: fullwidth.userId },
+    // Each user's states (the last one is all that is left whole) as the old fold had them.
+    const { usersHistory: users } = collectionsOf(mongo.db, 1);
+    await users.updateMany(
+      { key: fullwidth.userId, live: true },
       { $set: { emailFolded: 'kim@example.org' } },
     );
     await mongo.db
@@ -219,8 +268,8 @@ describe.skipIf(!base)('the MongoDB read model at work', () => {
     expect(await found('kim@example.org')).toEqual([ascii.userId]);
     expect(await found('\uff4bim@example.org')).toEqual([fullwidth.userId]);
     // Marked: the next start leaves what is stored alone.
-    await users.updateOne(
-      { _id: fullwidth.userId },
+    await users.updateMany(
+      { key: fullwidth.userId, live: true },
       { $set: { emailFolded: 'marked@example.org' } },
     );
     const third = await instance();

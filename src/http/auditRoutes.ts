@@ -12,6 +12,10 @@ import { MinPosition, ProviderName, Subject, UserId } from './schemas.js';
 import { validate } from './validation.js';
 import { userView } from './views.js';
 
+const AtQuery = z.object({ at: z.iso.datetime({ offset: true }) }).loose();
+const SinceQuery = z.object({ since: MinPosition }).loose();
+const IdentityParams = z.object({ provider: ProviderName, subject: Subject });
+
 /** Audit routes read the log itself, never the read model, which may lag. */
 export const auditRoutes = (deps: {
   store: EventStore;
@@ -53,10 +57,7 @@ export const auditRoutes = (deps: {
     .route('/api/audit/users/:userId/state')
     .get(audit, async (req, res) => {
       const userId = validate(UserId, req.params.userId, 'userId');
-      const { at } = validate(
-        z.object({ at: z.iso.datetime({ offset: true }) }).loose(),
-        req.query,
-      );
+      const { at } = validate(AtQuery, req.query);
       const doc = await userStateAt(deps.store, userId, new Date(at));
       if (!doc) {
         throw new AccountLinkingError(
@@ -72,7 +73,7 @@ export const auditRoutes = (deps: {
   const operators = requireScope('audit');
 
   const holdings = async (provider: unknown, subject: unknown) => {
-    const identity = validate(z.object({ provider: ProviderName, subject: Subject }), {
+    const identity = validate(IdentityParams, {
       provider,
       subject,
     });
@@ -112,7 +113,7 @@ export const auditRoutes = (deps: {
   router
     .route('/api/audit/export')
     .get(operators, async (req, res) => {
-      const { since } = validate(z.object({ since: MinPosition }).loose(), req.query);
+      const { since } = validate(SinceQuery, req.query);
       res.type('application/x-ndjson');
       for await (const event of exportLog(
         deps.store,

@@ -11,6 +11,9 @@ import { validate } from './validation.js';
  * user's connection, for trusted services with the `tokens` scope. `?subject=` picks one
  * when a user holds several identities of the provider.
  */
+const TokenParams = z.object({ userId: UserId, provider: ProviderName });
+const TokenQuery = z.object({ subject: Subject.optional() }).loose();
+
 export const tokenRoutes = (deps: {
   tokens: ReturnType<typeof createProviderTokens>;
 }): Router => {
@@ -18,14 +21,8 @@ export const tokenRoutes = (deps: {
   router
     .route('/api/users/:userId/connections/:provider/token')
     .get(requireScope('tokens'), async (req, res) => {
-      const { userId, provider } = validate(
-        z.object({ userId: UserId, provider: ProviderName }),
-        req.params,
-      );
-      const { subject } = validate(
-        z.object({ subject: Subject.optional() }).loose(),
-        req.query,
-      );
+      const { userId, provider } = validate(TokenParams, req.params);
+      const { subject } = validate(TokenQuery, req.query);
       const token = await deps.tokens.current(userId, provider, subject);
       res.setHeader('Cache-Control', 'no-store');
       res.json({

@@ -98,6 +98,8 @@ const GithubEmail = z.looseObject({
     .transform((v) => v === true),
 });
 
+const EmailList = z.array(z.unknown());
+
 /**
  * GitHub: /user for the id and name, /user/emails for the address: the primary one, and
  * whether GitHub verified it. An empty or failing email list means no email, not a failed
@@ -116,7 +118,7 @@ export const githubProfile = async (
   let listed: z.infer<typeof GithubEmail>[] = [];
   try {
     const emails = await getJson(config.userEmailURL!, accessToken, 'email list');
-    const parsed = z.array(z.unknown()).safeParse(emails);
+    const parsed = EmailList.safeParse(emails);
     listed = (parsed.success ? parsed.data : [])
       .map((entry) => GithubEmail.safeParse(entry))
       .flatMap((entry) => (entry.success && entry.data.email ? [entry.data] : []));

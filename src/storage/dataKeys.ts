@@ -19,8 +19,9 @@ const EMAIL_INDEX_KEY = '$email-index';
 interface KeyTable {
   read(userIds: string[]): Promise<Map<string, Sealed>>;
   /**
-   * Stores the key unless one is there already; returns the one that is, or null when the
-   * user's key was destroyed (a destroyed key is never made again).
+   * Stores the key unless one is there already; returns the one stored (the very object
+   * given when it went in), or null when the user's key was destroyed (a destroyed key is
+   * never made again).
    */
   insert(userId: string, sealed: Sealed): Promise<Sealed | null>;
   /** Removes the key for good, and the user's email index entries. */
@@ -70,15 +71,14 @@ const dataKeys = (table: KeyTable, cipher: TokenCipher): PersonalDataKeys => {
     const known = (await existingKeys([userId])).get(userId);
     if (known) return known;
     const fresh = randomBytes(32);
-    const stored = await table.insert(
-      userId,
-      cipher.encrypt(fresh.toString('base64'), context(userId)),
-    );
+    const sealed = cipher.encrypt(fresh.toString('base64'), context(userId));
+    const stored = await table.insert(userId, sealed);
     // Erased: a command that lost the race with the erasure may still seal data for the
     // user (its append then fails). A key nobody keeps erases that data at once; a key
     // made again would make the user's older data unreadable instead of "[erased]".
     if (!stored) return fresh;
-    const key = unwrap(userId, stored);
+    // Ours went in (the usual case), or another request's key for this user was first.
+    const key = stored === sealed ? fresh : unwrap(userId, stored);
     remember(userId, key);
     return key;
   };
@@ -189,21 +189,25 @@ export const openSqliteDataKeys = (
   const markBuilt = db.prepare('INSERT INTO email_index_built (at, fold) VALUES (?, ?)');
   const removeEmails = db.prepare('DELETE FROM email_index WHERE user_id = ?');
 
+  const selectOne = db.prepare<[string], Row>(
+    'SELECT user_id, key_id, iv, tag, ciphertext FROM data_keys WHERE user_id = ?',
+  );
   const read = (userIds: string[]): Map<string, Sealed> =>
     new Map(
-      select
-        .all(JSON.stringify(userIds))
-        .map((row) => [
-          row.user_id,
-          { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext },
-        ]),
+      (userIds.length === 1
+        ? selectOne.all(userIds[0]!)
+        : select.all(JSON.stringify(userIds))
+      ).map((row) => [
+        row.user_id,
+        { keyId: row.key_id, iv: row.iv, tag: row.tag, ciphertext: row.ciphertext },
+      ]),
     );
 
   const keys = dataKeys(
     {
       read: async (userIds) => read(userIds),
       insert: async (userId, sealed) => {
-        await write(() =>
+        const { changes } = await write(() =>
           insert.run(
             userId,
             sealed.keyId,
@@ -213,7 +217,7 @@ export const openSqliteDataKeys = (
             userId,
           ),
         );
-        return read([userId]).get(userId) ?? null;
+        return changes === 1 ? sealed : (read([userId]).get(userId) ?? null);
       },
       remove: async (userId) => {
         await write(() => {
@@ -292,7 +296,12 @@ export const createMongoDataKeys = (db: Db, cipher: TokenCipher): PersonalDataKe
     {
       read,
       insert: async (userId, sealed) => {
-        await rows.insertOne({ _id: userId, ...sealed }).catch(ignoreDuplicate);
+        try {
+          await rows.insertOne({ _id: userId, ...sealed });
+          return sealed;
+        } catch (error) {
+          ignoreDuplicate(error);
+        }
         return (await read([userId])).get(userId) ?? null;
       },
       remove: async (userId) => {

@@ -146,6 +146,42 @@ describe('a command sealing personal data for a user erased a moment before', ()
       : []),
   ] as const;
 
+  // Two instances over one table: neither finds the other's key in its cache.
+  const sharedKeyStores = [
+    [
+      'SQLite',
+      () => {
+        const file = `${tempDir()}/keys.sqlite`;
+        return () => openSqliteDataKeys(file, cipher);
+      },
+    ],
+    ...(mongo
+      ? [
+          [
+            'MongoDB',
+            () => {
+              const client = new MongoClient(freshDatabaseUrl(mongo));
+              clients.push(client);
+              return () => createMongoDataKeys(client.db(), cipher);
+            },
+          ] as const,
+        ]
+      : []),
+  ] as const;
+
+  it.each(sharedKeyStores)(
+    "gives two first uses of a user's key at once the same key (%s)",
+    async (_name, table) => {
+      const open = table();
+      for (let round = 0; round < 20; round += 1) {
+        const userId = `00000000-0000-4000-8000-${String(round).padStart(12, '0')}`;
+        const [a, b] = await Promise.all([open().keyFor(userId), open().keyFor(userId)]);
+        expect(a.equals(b)).toBe(true);
+        expect((await open().existingKeys([userId])).get(userId)?.equals(a)).toBe(true);
+      }
+    },
+  );
+
   it.each(keyStores)(
     'makes no new key for the user (%s): the older data reads "[erased]", not an error',
     async (_name, open) => {

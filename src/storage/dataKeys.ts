@@ -15,6 +15,12 @@ const CACHE_SIZE = 10_000;
 // The key of the email index is kept in the same table, under a name no user id has.
 const EMAIL_INDEX_KEY = '$email-index';
 
+/** The bytes in memory of their own (not a slice of Node's shared pool). */
+const ownCopy = (bytes: Buffer): Buffer => {
+  const copy = new Uint8Array(bytes);
+  return Buffer.from(copy.buffer, copy.byteOffset, copy.byteLength);
+};
+
 /** Where the sealed keys and the email index live: SQLite or MongoDB. */
 interface KeyTable {
   read(userIds: string[]): Promise<Map<string, Sealed>>;
@@ -43,7 +49,9 @@ const dataKeys = (table: KeyTable, cipher: TokenCipher): PersonalDataKeys => {
     Buffer.from(cipher.decrypt(sealed, context(userId)), 'base64');
   const remember = (userId: string, key: Buffer | null) => {
     cache.delete(userId);
-    cache.set(userId, { key, at: Date.now() });
+    // A key in memory of its own: a small Buffer is a slice of a shared 8 KB slab, and a
+    // cached slice would keep the whole slab alive for as long as the key is cached.
+    cache.set(userId, { key: key && ownCopy(key), at: Date.now() });
     if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   };
 

@@ -2,10 +2,38 @@ import { randomUUID } from 'node:crypto';
 import { AccountLinkingError } from '../domain/errors.js';
 import { assertActive } from '../domain/user.js';
 import type { IdentityKey } from '../domain/values.js';
-import { identityKeyOf } from '../domain/values.js';
+import { identityKeyOf, streams } from '../domain/values.js';
 import type { ProviderTokens, TokenVault } from '../storage/tokenVault.js';
 import type { Services } from './context.js';
-import { loadUser, startExecution } from './execution.js';
+import { loadGuard, loadUser, startExecution } from './execution.js';
+
+/**
+ * Stores the tokens a sign-in brought, by identity. When the identity was released by the
+ * time they are in (an erasure or an unlink that raced the sign-in removed its holder's
+ * tokens before these arrived), they go again at once: whoever released it after this
+ * check removes them itself, as it removes tokens after it releases.
+ */
+export const keepSignInTokens = async (
+  services: Services,
+  vault: TokenVault,
+  identity: IdentityKey,
+  tokens: ProviderTokens,
+): Promise<void> => {
+  await vault.put(identity, tokens);
+  const execution = startExecution(services, {
+    actor: 'system',
+    flow: 'sign-in',
+    correlationId: randomUUID(),
+    requestId: null,
+    commandId: randomUUID(),
+    idempotent: false,
+  });
+  const guard = await loadGuard(execution, streams.identity(identity));
+  if (guard.status === 'released') {
+    // The vault's own clock, as the erasure uses: tokens stored up to now go.
+    await vault.removeIfOlder(identity, new Date(Date.now() + 1));
+  }
+};
 
 /** Asks a provider for a new access token with a refresh token. */
 export type RefreshTokens = (

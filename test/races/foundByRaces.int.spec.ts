@@ -12,6 +12,8 @@ import {
 import { openSqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createMongoDataKeys, openSqliteDataKeys } from '../../src/storage/dataKeys.js';
 import { createMongoTokenVault } from '../../src/storage/mongoTokenVault.js';
+import { openSqliteTokenVault } from '../../src/storage/tokenVault.js';
+import { keepSignInTokens } from '../../src/application/providerTokens.js';
 import { createTokenCipher, parseKeyring } from '../../src/storage/tokenCipher.js';
 import { commandSpec, profile } from '../support/commandSpec.js';
 import { dropDatabase, freshDatabaseUrl, mongoUrl } from '../support/mongo.js';
@@ -117,6 +119,47 @@ describe('a registration racing a merge of the user that holds its identity', ()
     // It finished the merge's move of the identity, and created nobody.
     expect(outcome.appended.map((e) => e.type)).not.toContain('UserRegistered');
     await spec.close();
+  });
+});
+
+describe('the tokens of a browser link that an erasure overtook', () => {
+  it('go as soon as they are stored, when the erasure released the identity first', async () => {
+    const spec = await commandSpec();
+    const vault = openSqliteTokenVault(`${tempDir()}/vault.sqlite`, cipher);
+    try {
+      const tokens = {
+        accessToken: 'gho_raced',
+        refreshToken: null,
+        scopes: [],
+        expiresAt: null,
+      };
+      const ann = await spec.run({
+        name: 'register-via-provider',
+        input: { provider: 'github', subject: 'ann', profile: profile() },
+      });
+      const fresh = { provider: 'google', subject: 'fresh' };
+      await spec.run({
+        name: 'link-provider',
+        input: { userId: ann.userId, ...fresh, profile: {} },
+      });
+      // The link's command is done; the erasure runs whole (its token removal finds
+      // nothing yet) before the callback stores the tokens it brought.
+      await spec.run({ name: 'erase-user', input: { userId: ann.userId } });
+      await keepSignInTokens(spec.services, vault, fresh, tokens);
+      expect(await vault.get(fresh)).toBeNull();
+
+      // A sign-in whose identity is still held keeps them.
+      const bob = { provider: 'github', subject: 'bob' };
+      await spec.run({
+        name: 'register-via-provider',
+        input: { ...bob, profile: profile() },
+      });
+      await keepSignInTokens(spec.services, vault, bob, tokens);
+      expect(await vault.get(bob)).toMatchObject({ accessToken: 'gho_raced' });
+    } finally {
+      await vault.close();
+      await spec.close();
+    }
   });
 });
 

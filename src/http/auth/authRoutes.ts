@@ -9,6 +9,7 @@ import type { Passport } from 'passport';
 import { runCommand } from '../../application/commands/index.js';
 import type { Services } from '../../application/context.js';
 import { loadUser, startExecution } from '../../application/execution.js';
+import { keepSignInTokens } from '../../application/providerTokens.js';
 import {
   identityHolder,
   signInWithProvider,
@@ -382,7 +383,9 @@ export const browserRoutes = (deps: BrowserDeps): Router => {
       deps.decide,
     );
     // The token is kept whatever was decided, unless the sign-in was refused.
-    if (outcome.kind !== 'rejected') await deps.vault.put(identity, identity.tokens);
+    if (outcome.kind === 'signed-in')
+      await keepSignInTokens(services, deps.vault, identity, identity.tokens);
+    else if (outcome.kind !== 'rejected') await deps.vault.put(identity, identity.tokens);
 
     switch (outcome.kind) {
       case 'signed-in':

@@ -244,6 +244,7 @@ export const startService = async (
     metrics,
     tokens,
     logger,
+    started: () => ready,
     readiness: async () => {
       if (!ready) return 'still replaying the log';
       if (!projection.healthy()) return 'the read model cannot follow the log';

@@ -1,3 +1,4 @@
+import { AccountLinkingError } from '../domain/errors.js';
 import type { ProfileData } from '../domain/events.js';
 import type { Execution } from './execution.js';
 
@@ -12,10 +13,17 @@ export const findEmailOwner = async (
   if (!profile.emailVerified || !profile.email) return null;
   const { store, readModel, projection } = execution.services;
 
-  // Read the model as of now, so a user registered a moment ago is seen.
+  // Read the model as of now, so a user registered a moment ago is seen. One that cannot
+  // catch up in time (another instance holds the projection lease and died, say) would
+  // answer "nobody": the command is refused instead, before it writes anything.
   if (!readModel.readsCurrent) {
     const head = await store.headPosition();
-    if (head !== null) await projection.waitFor(head, 2000);
+    if (head !== null && !(await projection.waitFor(head, 2000))) {
+      throw new AccountLinkingError(
+        'projection-lagging',
+        'the read model is behind the log, so the owner of this email cannot be told yet; retry in a moment',
+      );
+    }
   }
 
   const owners = (await readModel.findUsersByEmail(profile.email))

@@ -39,6 +39,8 @@ export interface AppDeps {
   logger: Logger;
   /** Why the service cannot take traffic now, or null when it can. */
   readiness: () => Promise<string | null>;
+  /** True once the service has started (log replayed, half-done work settled). */
+  started: () => boolean;
   trustProxy: boolean | number | string;
   minPositionWaitMs: number;
   production: boolean;
@@ -203,8 +205,17 @@ export const createApp = (deps: AppDeps): Express => {
   // Pages are cheap but each visit keeps a session: a looser limit of their own.
   const pageLimit = limiter(browser.authRateLimitPerMinute * 10);
 
-  // The API.
+  // The API, once the service is ready: before that the read model is still being built
+  // and would answer "no such user" for users that exist.
   app.use('/api', authenticateCaller(deps.tokens, csrf.isRequestValid));
+  app.use('/api', (_req, res, next) => {
+    if (deps.started()) return next();
+    res.setHeader('Retry-After', '1');
+    throw new AccountLinkingError(
+      'unavailable',
+      'the service is starting (replaying the log); retry in a moment',
+    );
+  });
   // Per caller (a token's name, or the signed-in user), not per address: services behind
   // one proxy address do not share a budget.
   app.use(

@@ -78,6 +78,11 @@ export const queryRoutes = (deps: {
       const { email } = validate(EmailQuery, req.query);
       await awaitPosition(req);
       const users = await deps.readModel.findUsersByEmail(email);
+      // Oldest first, whichever store answered and in whatever order it found them.
+      users.sort(
+        (a, b) =>
+          a.createdAt.localeCompare(b.createdAt) || a.userId.localeCompare(b.userId),
+      );
       res.json({ users: users.map(userView) });
     })
     .all(methodNotAllowed(['GET']));

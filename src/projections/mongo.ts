@@ -189,10 +189,7 @@ const loadLatest = async <Doc>(
 ): Promise<Map<string, State<Doc>>> => {
   const latest = new Map<string, State<Doc>>(keys.map((key) => [key, NONE]));
   if (keys.length === 0) return latest;
-  const heads =
-    keys.length === 1
-      ? [await kind.heads.findOne({ _id: keys[0]! })].filter((row) => row !== null)
-      : await kind.heads.find({ _id: { $in: keys } }).toArray();
+  const heads = await byIds(kind.heads, keys);
   for (const head of heads) latest.set(head._id, stateOf<Doc>(head, head.seq));
 
   let walking = keys;
@@ -200,12 +197,7 @@ const loadLatest = async <Doc>(
     const ids = new Map(
       walking.map((key) => [entryId(key, latest.get(key)!.seq + 1), key]),
     );
-    const found =
-      ids.size === 1
-        ? [await kind.history.findOne({ _id: [...ids.keys()][0]! })].filter(
-            (row) => row !== null,
-          )
-        : await kind.history.find({ _id: { $in: [...ids.keys()] } }).toArray();
+    const found = await byIds(kind.history, [...ids.keys()]);
     walking = [];
     for (const entry of found) {
       const key = ids.get(entry._id)!;
@@ -222,6 +214,23 @@ const loadLatest = async <Doc>(
   }
   return latest;
 };
+
+/**
+ * The documents with these `_id`s. A few are read one by one: FerretDB finds a document
+ * by `_id` alone through its index, but reads the whole collection for any other filter,
+ * `$in` included (the live runner's batches touch a handful of documents). Many are read
+ * with one `$in` (a batch while catching up).
+ */
+const byIds = async <Row extends Document & { _id: string }>(
+  collection: Collection<Row>,
+  ids: string[],
+): Promise<Row[]> => {
+  if (ids.length > FEW)
+    return collection.find({ _id: { $in: ids } } as never).toArray() as Promise<Row[]>;
+  const rows = await Promise.all(ids.map((_id) => collection.findOne({ _id } as never)));
+  return rows.filter((row) => row !== null) as Row[];
+};
+const FEW = 16;
 
 /** The state after the steps not yet taken in (those past the state's position). */
 const advance = <Doc>(

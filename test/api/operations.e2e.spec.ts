@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMAND_NAMES } from '../../src/http/schemas.js';
 import { apiClient, type ApiClient } from '../support/client.js';
-import { removeDataDir, startTestService, type TestService } from '../support/service.js';
+import { join } from 'node:path';
+import { openSqliteEventStore } from '../../src/eventstore/sqlite.js';
+import { startService } from '../../src/service.js';
+import {
+  removeDataDir,
+  startTestService,
+  testConfig,
+  testLogger,
+  waitUntilReady,
+  type TestService,
+} from '../support/service.js';
 
 describe('operations routes', () => {
   let service: TestService;
@@ -90,5 +100,58 @@ describe('operations routes', () => {
     const res = await fetch(`${service.url}/healthz`);
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('answers the API 503 unavailable while it replays the log, and serves it once ready', async () => {
+    // A log with a user in it, whose replay into the read model is then held back.
+    const config = testConfig();
+    const first = await startService(config, { logger: testLogger() });
+    await waitUntilReady(first.url);
+    const ann = await apiClient(first.url).command('register-via-provider', {
+      provider: 'github',
+      subject: 'ann',
+    });
+    await first.stop();
+    const raw = openSqliteEventStore({ file: join(config.dataDir, 'events.sqlite') });
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const starting = await startService(config, {
+      logger: testLogger(),
+      eventStore: {
+        ...raw,
+        // The read model follows the log sealed (the email index, read opened, is not held).
+        readAll: async (options) => {
+          if (options.sealed) await held;
+          return raw.readAll(options);
+        },
+      },
+    });
+    try {
+      const early = apiClient(starting.url);
+      // Not "no such user": the user exists, the model does not know it yet.
+      const user = await early.get(`/api/users/${ann.body.userId as string}`);
+      expect(user).toMatchObject({ status: 503, body: { code: 'unavailable' } });
+      expect(user.headers.get('retry-after')).toBe('1');
+      const command = await early.command('register-via-provider', {
+        provider: 'github',
+        subject: 'too-early',
+      });
+      expect(command).toMatchObject({ status: 503, body: { code: 'unavailable' } });
+
+      release();
+      await waitUntilReady(starting.url);
+      const later = await early.command('register-via-provider', {
+        provider: 'github',
+        subject: 'too-early',
+      });
+      expect(later.status).toBe(201);
+      expect((await early.get(`/api/users/${ann.body.userId as string}`)).status).toBe(
+        200,
+      );
+    } finally {
+      release();
+      await starting.stop();
+      removeDataDir(starting);
+    }
   });
 });

@@ -156,4 +156,21 @@ describe('register-via-provider', () => {
     expect(again.appended).toEqual([]);
     expect(again.result).toEqual(first.result);
   });
+
+  it('refuses with projection-lagging, writing nothing, when a read model left behind cannot tell who owns the email', async () => {
+    await spec.given(register('ann', 'ann@example.com', true));
+    // A read model apart from the log (MongoDB) that has not seen Ann yet and cannot
+    // catch up in time (the instance that leads its projection died, say).
+    Object.assign(spec.services, {
+      readModel: {
+        ...spec.readModel,
+        readsCurrent: false,
+        findUsersByEmail: async () => [],
+      },
+      projection: { ...spec.projection, waitFor: async () => false },
+    });
+    const outcome = await spec.when(register('bob', 'ann@example.com', true));
+    expect(outcome.error?.code).toBe('projection-lagging');
+    expect(outcome.appended).toEqual([]);
+  });
 });

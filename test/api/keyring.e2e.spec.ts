@@ -3,7 +3,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { startService } from '../../src/service.js';
 import { apiClient } from '../support/client.js';
-import { startTestService, testLogger, type TestService } from '../support/service.js';
+import {
+  startTestService,
+  testLogger,
+  waitUntilReady,
+  type TestService,
+} from '../support/service.js';
 
 const key = () => randomBytes(32).toString('base64');
 
@@ -14,8 +19,15 @@ describe('TOKEN_ENCRYPTION_KEY against the data already stored', () => {
     service = null;
   });
 
-  const startWith = (config: Config, tokenEncryptionKey: string) =>
-    startService({ ...config, tokenEncryptionKey }, { logger: testLogger() });
+  // Started, and ready: the API answers 503 until then.
+  const startWith = async (config: Config, tokenEncryptionKey: string) => {
+    const started = await startService(
+      { ...config, tokenEncryptionKey },
+      { logger: testLogger() },
+    );
+    await waitUntilReady(started.url);
+    return started;
+  };
 
   it('refuses to start with a key that cannot open the stored data, and names the way out', async () => {
     const oldKey = key();

@@ -53,6 +53,20 @@ export const startExecution = (
   ids: new Map(),
 });
 
+/** An execution of the service's own (a repair, a check), not asked for by a caller. */
+export const systemExecution = (
+  services: Services,
+  flow: CommandContext['flow'],
+): Execution =>
+  startExecution(services, {
+    actor: 'system',
+    flow,
+    correlationId: randomUUID(),
+    requestId: null,
+    commandId: randomUUID(),
+    idempotent: false,
+  });
+
 /** A new id for something this command creates, stable across retries of the command. */
 export const derivedId = (execution: Execution, purpose: string): string => {
   let id = execution.ids.get(purpose);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { streams } from '../domain/values.js';
 import type { Services } from './context.js';
-import { loadGuard, loadUser, startExecution } from './execution.js';
+import { loadGuard, loadUser, systemExecution } from './execution.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
 export type PasswordSignIn =
@@ -20,14 +20,7 @@ export const signInWithPassword = async (
   username: string,
   password: string,
 ): Promise<PasswordSignIn> => {
-  const execution = startExecution(services, {
-    actor: 'system',
-    flow: 'sign-in',
-    correlationId: randomUUID(),
-    requestId: null,
-    commandId: randomUUID(),
-    idempotent: false,
-  });
+  const execution = systemExecution(services, 'sign-in');
   const guard = await loadGuard(execution, streams.username(username));
   if (guard.status !== 'claimed' || guard.userId === null) {
     return refusedAfterHashing(services, password, 'unknown');

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { AccountLinkingError } from '../domain/errors.js';
 import { assertActive } from '../domain/user.js';
 import type { IdentityKey } from '../domain/values.js';
 import { identityKeyOf, streams } from '../domain/values.js';
 import type { ProviderTokens, TokenVault } from '../storage/tokenVault.js';
 import type { Services } from './context.js';
-import { loadGuard, loadUser, startExecution } from './execution.js';
+import { loadGuard, loadUser, systemExecution } from './execution.js';
 
 /**
  * Stores the tokens a sign-in brought, by identity. When the identity was released by the
@@ -20,14 +19,7 @@ export const keepSignInTokens = async (
   tokens: ProviderTokens,
 ): Promise<void> => {
   await vault.put(identity, tokens);
-  const execution = startExecution(services, {
-    actor: 'system',
-    flow: 'sign-in',
-    correlationId: randomUUID(),
-    requestId: null,
-    commandId: randomUUID(),
-    idempotent: false,
-  });
+  const execution = systemExecution(services, 'sign-in');
   const guard = await loadGuard(execution, streams.identity(identity));
   if (guard.status === 'released') {
     // The vault's own clock, as the erasure uses: tokens stored up to now go.
@@ -106,14 +98,7 @@ export const createProviderTokens = (deps: {
       provider: string,
       subject: string | undefined,
     ): Promise<CurrentToken> => {
-      const execution = startExecution(deps.services, {
-        actor: 'system',
-        flow: 'api',
-        correlationId: randomUUID(),
-        requestId: null,
-        commandId: randomUUID(),
-        idempotent: false,
-      });
+      const execution = systemExecution(deps.services, 'api');
       const user = (await loadUser(execution, userId)).state;
       assertActive(user);
       const connection = user.connections.find(

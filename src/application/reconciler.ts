@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Services } from './context.js';
-import { startExecution } from './execution.js';
+import { systemExecution } from './execution.js';
 import { guardRefOf, settleGuard } from './settle.js';
 
 export interface ReconcileReport {
@@ -25,14 +24,7 @@ export const reconcileOnce = async (services: Services): Promise<ReconcileReport
     const ref = guardRefOf(claim.stream);
     if (!ref) continue;
     report.examined += 1;
-    const execution = startExecution(services, {
-      actor: 'system',
-      flow: 'repair',
-      correlationId: randomUUID(),
-      requestId: null,
-      commandId: randomUUID(),
-      idempotent: false,
-    });
+    const execution = systemExecution(services, 'repair');
     try {
       await settleGuard(execution, ref);
       if (execution.own.size > 0) report.repaired += 1;

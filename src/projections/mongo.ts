@@ -22,7 +22,7 @@ import {
  * other loads the new state and goes on from it. The head collection (`users_v<n>`, ...)
  * holds each document's last state as a cache for reading by `_id`; a reader checks that
  * no state follows the head's, and walks on if one does, so a head written late by a
- * stale writer is never believed. A state that another follows is cut down to a stub that
+ * stale writer is never believed. A state that another follows is cut down to a husk that
  * keeps its place in the chain. Every read and write goes by `_id` alone, the one filter
  * FerretDB's SQLite backend hands to SQLite rather than scanning the collection.
  */
@@ -39,7 +39,7 @@ const positionOf = (stored: string): bigint => BigInt(stored);
 
 /** A head: a document's last state as written, and the number of that state. */
 type Head = Document & { _id: string; seq: number; position: string; gone?: true };
-/** A state in a document's history; a stub once another follows it. */
+/** A state in a document's history; a husk (its `_id` and a flag) once another follows it. */
 type Entry = Document & {
   _id: string;
   key?: string;
@@ -119,7 +119,7 @@ export const refoldEmails = async (db: Db, version: number): Promise<number> => 
   for await (const row of rows) {
     const folded = foldEmail(row.email as string);
     if (row.emailFolded === folded) continue;
-    // By `_id` alone: a state's email never changes, and a stub that gets the field
+    // By `_id` alone: a state's email never changes, and a husk that gets the field
     // back is never taken for a user (it has no status).
     updates.push({
       updateOne: { filter: { _id: row._id }, update: { $set: { emailFolded: folded } } },
@@ -202,7 +202,7 @@ const loadLatest = async <Doc>(
     for (const entry of found) {
       const key = ids.get(entry._id)!;
       const previous = latest.get(key)!;
-      // A stub: a later state follows it, so read on without keeping it.
+      // A husk: a later state follows it, so read on without keeping it.
       latest.set(
         key,
         entry.superseded
@@ -289,11 +289,11 @@ const transition = async <Doc>(
   }
   if (written.size === 0) return;
 
-  const stubs: AnyBulkWriteOperation<Entry>[] = [];
+  const husks: AnyBulkWriteOperation<Entry>[] = [];
   const heads: AnyBulkWriteOperation<Head>[] = [];
   for (const [key, { from, to }] of written) {
     if (from.seq >= 0)
-      stubs.push({
+      husks.push({
         replaceOne: {
           filter: { _id: entryId(key, from.seq) },
           replacement: { superseded: true },
@@ -308,7 +308,7 @@ const transition = async <Doc>(
     });
   }
   await Promise.all([
-    stubs.length > 0 ? kind.history.bulkWrite(stubs, { ordered: false }) : null,
+    husks.length > 0 ? kind.history.bulkWrite(husks, { ordered: false }) : null,
     // Two writers upserting one head at once may collide; either head is fine to keep.
     ignoreDuplicate(kind.heads.bulkWrite(heads, { ordered: false })),
   ]);

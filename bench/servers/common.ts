@@ -13,3 +13,9 @@ export const announce = (name: string, server: Server): void => {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 };
+
+/** The OAuth clients the provider stand-in knows, and the service is configured with. */
+export const BENCH_CLIENTS = {
+  github: { clientId: 'bench-github-client', clientSecret: 'bench-github-secret-0123' },
+  google: { clientId: 'bench-google-client', clientSecret: 'bench-google-secret-0123' },
+};

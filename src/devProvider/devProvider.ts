@@ -79,6 +79,27 @@ interface IssuedToken {
   expires: number | null;
 }
 
+/**
+ * The service's environment for a stand-in served at `url` with its router at the root:
+ * the clients' ids and secrets, and the providers' endpoints (tests and benchmarks).
+ */
+export const standInEnvironment = (
+  url: string,
+  clients: Record<DevProviderName, DevClient>,
+): Record<string, string> => ({
+  GITHUB_CLIENT_ID: clients.github.clientId,
+  GITHUB_CLIENT_SECRET: clients.github.clientSecret,
+  GITHUB_AUTHORIZATION_URL: `${url}/github/login/oauth/authorize`,
+  GITHUB_TOKEN_URL: `${url}/github/login/oauth/access_token`,
+  GITHUB_USER_URL: `${url}/github/api/user`,
+  GITHUB_EMAILS_URL: `${url}/github/api/user/emails`,
+  GOOGLE_CLIENT_ID: clients.google.clientId,
+  GOOGLE_CLIENT_SECRET: clients.google.clientSecret,
+  GOOGLE_AUTHORIZATION_URL: `${url}/google/o/oauth2/v2/auth`,
+  GOOGLE_TOKEN_URL: `${url}/google/token`,
+  GOOGLE_USERINFO_URL: `${url}/google/v1/userinfo`,
+});
+
 const CODE_SECONDS = 60;
 const REQUEST_SECONDS = 600;
 

@@ -7,6 +7,7 @@ import {
   type DevPerson,
   type DevProvider,
   type DevProviderName,
+  standInEnvironment,
 } from '../../src/devProvider/devProvider.js';
 import { fieldValue, type CookieBrowser, type Page } from './browser.js';
 
@@ -92,19 +93,7 @@ export const startProviderStandIns = async (
     registerCallbackOrigin: (origin: string) => {
       registered = new URL(origin).origin;
     },
-    env: {
-      GITHUB_CLIENT_ID: CLIENTS.github.clientId,
-      GITHUB_CLIENT_SECRET: CLIENTS.github.clientSecret,
-      GITHUB_AUTHORIZATION_URL: `${url}/github/login/oauth/authorize`,
-      GITHUB_TOKEN_URL: `${url}/github/login/oauth/access_token`,
-      GITHUB_USER_URL: `${url}/github/api/user`,
-      GITHUB_EMAILS_URL: `${url}/github/api/user/emails`,
-      GOOGLE_CLIENT_ID: CLIENTS.google.clientId,
-      GOOGLE_CLIENT_SECRET: CLIENTS.google.clientSecret,
-      GOOGLE_AUTHORIZATION_URL: `${url}/google/o/oauth2/v2/auth`,
-      GOOGLE_TOKEN_URL: `${url}/google/token`,
-      GOOGLE_USERINFO_URL: `${url}/google/v1/userinfo`,
-    },
+    env: standInEnvironment(url, CLIENTS),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

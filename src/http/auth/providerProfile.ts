@@ -1,3 +1,4 @@
+import { Agent, request } from 'undici';
 import { z } from 'zod';
 import type { OAuthProviderConfig, ProviderName } from '../../config.js';
 import type { ProfileData } from '../../domain/events.js';
@@ -28,24 +29,28 @@ export class ProfileRefusedError extends Error {
 const MAX_BODY = 1_000_000;
 const TIMEOUT_MS = 10_000;
 
+// undici's request, not fetch: on Node 20 a fetch cost about 0.3 ms of CPU against 0.1 ms
+// (two calls in every GitHub sign-in), most of it in the AbortSignal each Request makes.
+// A 3xx is not followed: it is an answer that is not 200, refused below.
+const providerApi = new Agent({ headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
+
 /** GETs a provider API with the access token; refuses anything but a JSON answer. */
 const getJson = async (
   url: string,
   accessToken: string,
   what: string,
 ): Promise<unknown> => {
-  const res = await fetch(url, {
+  const res = await request(url, {
+    dispatcher: providerApi,
     headers: {
       authorization: `Bearer ${accessToken}`,
       accept: 'application/json',
       'user-agent': 'account-links',
     },
-    signal: AbortSignal.timeout(TIMEOUT_MS),
-    redirect: 'error',
   });
-  const text = await res.text();
-  if (!res.ok)
-    throw new ProfileRefusedError(`the provider's ${what} answered ${res.status}`);
+  const text = await res.body.text();
+  if (res.statusCode < 200 || res.statusCode > 299)
+    throw new ProfileRefusedError(`the provider's ${what} answered ${res.statusCode}`);
   if (text.length > MAX_BODY)
     throw new ProfileRefusedError(`the provider's ${what} is too large`);
   try {

@@ -208,6 +208,10 @@ const UNAVAILABLE = new Set([
   'MongoNetworkTimeoutError',
   'MongoServerSelectionError',
   'MongoTopologyClosedError',
+  // A reply the driver could not read, or documents other than those asked for (FerretDB
+  // under heavy load): transient.
+  'MongoUnexpectedServerResponseError',
+  'MongoIncoherentAnswerError',
 ]);
 const storeUnavailable = (error: unknown): boolean =>
   error instanceof Error && UNAVAILABLE.has(error.name);

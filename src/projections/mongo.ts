@@ -3,6 +3,7 @@ import { MongoBulkWriteError, MongoServerError } from 'mongodb';
 import { EMAIL_FOLD_VERSION, foldEmail, identityKeyOf } from '../domain/values.js';
 import type { StoredEvent } from '../eventstore/port.js';
 import type { IdentityDoc, OpenClaimDoc, UserDoc } from './documents.js';
+import { MongoIncoherentAnswerError } from '../storage/mongo.js';
 import { assertContiguous, type ReadModel } from './port.js';
 import {
   evolveIdentityDoc,
@@ -190,7 +191,11 @@ const loadLatest = async <Doc>(
   const latest = new Map<string, State<Doc>>(keys.map((key) => [key, NONE]));
   if (keys.length === 0) return latest;
   const heads = await byIds(kind.heads, keys);
-  for (const head of heads) latest.set(head._id, stateOf<Doc>(head, head.seq));
+  for (const head of heads) {
+    if (typeof head.seq !== 'number' || typeof head.position !== 'string')
+      throw new MongoIncoherentAnswerError(`a head without its state (${head._id})`);
+    latest.set(head._id, stateOf<Doc>(head, head.seq));
+  }
 
   let walking = keys;
   while (walking.length > 0) {
@@ -200,6 +205,8 @@ const loadLatest = async <Doc>(
     const found = await byIds(kind.history, [...ids.keys()]);
     walking = [];
     for (const entry of found) {
+      if (!entry.superseded && typeof entry.position !== 'string')
+        throw new MongoIncoherentAnswerError(`a state without its fields (${entry._id})`);
       const key = ids.get(entry._id)!;
       const previous = latest.get(key)!;
       // A husk: a later state follows it, so read on without keeping it.
@@ -225,10 +232,19 @@ const byIds = async <Row extends Document & { _id: string }>(
   collection: Collection<Row>,
   ids: string[],
 ): Promise<Row[]> => {
-  if (ids.length > FEW)
-    return collection.find({ _id: { $in: ids } } as never).toArray() as Promise<Row[]>;
-  const rows = await Promise.all(ids.map((_id) => collection.findOne({ _id } as never)));
-  return rows.filter((row) => row !== null) as Row[];
+  const rows = (
+    ids.length > FEW
+      ? await collection.find({ _id: { $in: ids } } as never).toArray()
+      : (
+          await Promise.all(ids.map((_id) => collection.findOne({ _id } as never)))
+        ).filter((row) => row !== null)
+  ) as Row[];
+  const asked = new Set(ids);
+  if (rows.some((row) => !asked.has(row._id)))
+    throw new MongoIncoherentAnswerError(
+      `documents of ${collection.collectionName} not asked for`,
+    );
+  return rows;
 };
 const FEW = 16;
 

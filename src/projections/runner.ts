@@ -111,19 +111,25 @@ export const startProjectionRunner = async (options: {
     const from = await readModel.position();
     applied = from === null ? applied : from;
     let pending: StoredEvent[] = [];
-    let applying: Promise<void> = Promise.resolve();
     // The position just before the next batch (where the subscription started, at first).
     let previous = from;
-    const flush = () => {
-      const batch = pending;
-      pending = [];
-      if (batch.length > 0) {
+    // One batch at a time, each taking every event that arrived while the one before it
+    // was applied (up to batchSize): a slow read model gets fewer, larger batches instead
+    // of a queue of small ones (on FerretDB a batch costs a dozen round trips, whatever
+    // its size, and a queue of one-event batches fell minutes behind under load).
+    const drain = async (): Promise<void> => {
+      while (pending.length > 0 && !signal.aborted) {
+        const batch = pending.splice(0, batchSize);
         const after = previous;
         previous = batch.at(-1)!.position;
-        applying = applying.then(() => applyBatch(batch, after, signal));
+        await applyBatch(batch, after, signal);
       }
-      return applying;
     };
+    let draining: Promise<void> | null = null;
+    const flush = (): Promise<void> =>
+      (draining ??= drain().finally(() => {
+        draining = null;
+      }));
     let scheduled = false;
     const sealed = readModel.readsSealed === true;
     // Catching up (at start, a whole log): page by page, each page one batch; far cheaper

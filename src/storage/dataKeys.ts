@@ -4,6 +4,7 @@ import { MongoServerError } from 'mongodb';
 import { EMAIL_FOLD_VERSION, foldEmail, userIdOfStream } from '../domain/values.js';
 import { userEmailOf, type PersonalDataKeys } from '../eventstore/codec.js';
 import type { EventStore } from '../eventstore/port.js';
+import { MongoIncoherentAnswerError } from './mongo.js';
 import { openDatabase } from './openDatabase.js';
 import { sqliteFileOf, type SqliteFile } from './sqliteFile.js';
 import type { Sealed, TokenCipher } from './tokenCipher.js';
@@ -287,15 +288,27 @@ export const createMongoDataKeys = (db: Db, cipher: TokenCipher): PersonalDataKe
     new Map(
       (
         await rows.find({ _id: { $in: userIds }, destroyed: { $ne: true } }).toArray()
-      ).map((row) => [
-        row._id,
-        {
-          keyId: row.keyId!,
-          iv: bytes(row.iv),
-          tag: bytes(row.tag),
-          ciphertext: bytes(row.ciphertext),
-        },
-      ]),
+      ).map((row) => {
+        if (
+          !userIds.includes(row._id) ||
+          !row.keyId ||
+          !row.iv ||
+          !row.tag ||
+          !row.ciphertext
+        )
+          throw new MongoIncoherentAnswerError(
+            'a data key it was not asked for, or a part of one',
+          );
+        return [
+          row._id,
+          {
+            keyId: row.keyId,
+            iv: bytes(row.iv),
+            tag: bytes(row.tag),
+            ciphertext: bytes(row.ciphertext),
+          },
+        ];
+      }),
     );
   const ignoreDuplicate = (error: unknown) => {
     if (!(error instanceof MongoServerError && error.code === 11000)) throw error;

@@ -11,6 +11,19 @@ export class MongoUnavailableError extends Error {
   }
 }
 
+/**
+ * The server answered with documents that cannot be what was asked for (another `_id`, a
+ * key without its fields). Seen on FerretDB under heavy load, in the same moments as the
+ * driver's "BSON element cursor is missing": a transient fault, answered 503 and retried,
+ * never taken as data.
+ */
+export class MongoIncoherentAnswerError extends Error {
+  constructor(what: string) {
+    super(`MongoDB answered ${what}; retry`);
+    this.name = 'MongoIncoherentAnswerError';
+  }
+}
+
 /** The connection string without credentials, for logs and messages. */
 export const redactMongoUrl = (url: string): string =>
   url.replace(/^([a-z+]+:\/\/)[^?]*@/i, '$1***@');

@@ -1,5 +1,5 @@
-import { describe } from 'vitest';
-import { connectMongo } from '../../src/storage/mongo.js';
+import { describe, expect, it } from 'vitest';
+import { connectMongo, MongoIncoherentAnswerError } from '../../src/storage/mongo.js';
 import {
   checkpointId,
   createMongoReadModel,
@@ -60,4 +60,23 @@ describe.skipIf(!base)('MongoDB', () => {
     },
     { keepsCheckpointApart: true },
   );
+
+  // FerretDB under heavy load was seen answering documents other than those asked for, or
+  // parts of them; the model must refuse such an answer (a 503 the caller retries), not
+  // read a state from it or fail with a TypeError (a 500).
+  it('refuses a head that lacks its state as an incoherent answer, not as data', async () => {
+    const url = freshDatabaseUrl(base!);
+    const { client, db } = await connectMongo(url);
+    try {
+      await ensureIndexes(collectionsOf(db, 1));
+      const model = createMongoReadModel(db, 1);
+      await collectionsOf(db, 1).users.insertOne({ _id: 'user-broken' } as never);
+      await expect(model.getUser('user-broken')).rejects.toBeInstanceOf(
+        MongoIncoherentAnswerError,
+      );
+    } finally {
+      await client.close();
+      await dropDatabase(url);
+    }
+  });
 });

@@ -170,4 +170,34 @@ describe('the projection runner never skips events', () => {
     await compareWithReplay(live.model);
     expect(runner.healthy()).toBe(true);
   });
+
+  it('gives a slow read model the events that arrived during a batch as one batch, not one batch each', async () => {
+    spec = await commandSpec();
+    const live = switchable(mapReadModel());
+    live.control.delayMs = 200;
+    const sizes: number[] = [];
+    const apply = live.model.apply;
+    live.model.apply = (events, options) => {
+      sizes.push(events.length);
+      return apply(events, options);
+    };
+    runner = await startProjectionRunner({
+      store: spec.store,
+      readModel: live.model,
+      logger: testLogger(),
+    });
+    // 30 commands one after another, each answered before the next is sent: while the
+    // first batch takes 200 ms, the others arrive one turn of the event loop at a time.
+    for (let i = 0; i < 30; i += 1) await register(`slow-${i}`);
+    const head = (await spec.store.headPosition())!;
+    expect(await runner.waitFor(head, 10_000)).toBe(true);
+
+    const events = (await log()).length;
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(events);
+    expect(events).toBeGreaterThanOrEqual(60);
+    // Without grouping, each command's events were a batch of their own (30 batches of
+    // 6 s in all); grouped, the few batches are the first and what queued behind it.
+    expect(sizes.length).toBeLessThanOrEqual(5);
+    await compareWithReplay(live.model);
+  });
 });

@@ -158,6 +158,16 @@ describe('sessions, the API from a browser, overrides and limits', () => {
       });
       expect(page.status).toBe(502);
     }
+    // A profile over 1 MB (cut off as it arrives, not held whole).
+    providers.faults.profileOverride = { name: 'n'.repeat(1_100_000) };
+    const huge = await signInWith(cookieBrowser(), service.url, 'github', {
+      id: '31339',
+    });
+    expect(huge.status).toBe(502);
+    expect(huge.html).toContain('GitHub');
+    expect(await service.services.store.readStream('identity-github-MzEzMzk')).toEqual(
+      [],
+    );
     providers.faults.profileOverride = { name: 'n'.repeat(5000), email: 'not an email' };
     const page = await signInWith(cookieBrowser(), service.url, 'github', {
       id: '31338',

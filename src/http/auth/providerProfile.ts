@@ -31,8 +31,13 @@ const TIMEOUT_MS = 10_000;
 
 // undici's request, not fetch: on Node 20 a fetch cost about 0.3 ms of CPU against 0.1 ms
 // (two calls in every GitHub sign-in), most of it in the AbortSignal each Request makes.
-// A 3xx is not followed: it is an answer that is not 200, refused below.
-const providerApi = new Agent({ headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
+// A 3xx is not followed: it is an answer that is not 200, refused below. A body over
+// MAX_BODY bytes is cut off as it arrives, not held in memory whole.
+const providerApi = new Agent({
+  headersTimeout: TIMEOUT_MS,
+  bodyTimeout: TIMEOUT_MS,
+  maxResponseSize: MAX_BODY,
+});
 
 /** GETs a provider API with the access token; refuses anything but a JSON answer. */
 const getJson = async (

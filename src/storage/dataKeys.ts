@@ -286,8 +286,15 @@ export const createMongoDataKeys = (db: Db, cipher: TokenCipher): PersonalDataKe
   );
   const read = async (userIds: string[]): Promise<Map<string, Sealed>> =>
     new Map(
+      // In one reply (see byIds in projections/mongo.ts: a cursor left open between
+      // replies holds a FerretDB connection).
       (
-        await rows.find({ _id: { $in: userIds }, destroyed: { $ne: true } }).toArray()
+        await rows
+          .find(
+            { _id: { $in: userIds }, destroyed: { $ne: true } },
+            { batchSize: userIds.length + 1 },
+          )
+          .toArray()
       ).map((row) => {
         if (
           !userIds.includes(row._id) ||

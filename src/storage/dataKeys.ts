@@ -284,39 +284,31 @@ export const createMongoDataKeys = (db: Db, cipher: TokenCipher): PersonalDataKe
   const emails = db.collection<{ _id: string; hash: string; userId: string }>(
     'emailIndex',
   );
-  const read = async (userIds: string[]): Promise<Map<string, Sealed>> =>
-    new Map(
-      // In one reply (see byIds in projections/mongo.ts: a cursor left open between
-      // replies holds a FerretDB connection).
-      (
-        await rows
-          .find(
-            { _id: { $in: userIds }, destroyed: { $ne: true } },
-            { batchSize: userIds.length + 1 },
-          )
-          .toArray()
-      ).map((row) => {
-        if (
-          !userIds.includes(row._id) ||
-          !row.keyId ||
-          !row.iv ||
-          !row.tag ||
-          !row.ciphertext
-        )
-          throw new MongoIncoherentAnswerError(
-            'a data key it was not asked for, or a part of one',
-          );
-        return [
-          row._id,
-          {
-            keyId: row.keyId,
-            iv: bytes(row.iv),
-            tag: bytes(row.tag),
-            ciphertext: bytes(row.ciphertext),
-          },
-        ];
-      }),
-    );
+  const read = async (userIds: string[]): Promise<Map<string, Sealed>> => {
+    // In one reply (see byIds in projections/mongo.ts: a cursor left open between replies
+    // holds a FerretDB connection).
+    const found = await rows
+      .find(
+        { _id: { $in: userIds }, destroyed: { $ne: true } },
+        { batchSize: userIds.length + 1 },
+      )
+      .toArray();
+    const asked = new Set(userIds);
+    const keys = new Map<string, Sealed>();
+    for (const row of found) {
+      if (!asked.has(row._id) || !row.keyId || !row.iv || !row.tag || !row.ciphertext)
+        throw new MongoIncoherentAnswerError(
+          'a data key it was not asked for, or a part of one',
+        );
+      keys.set(row._id, {
+        keyId: row.keyId,
+        iv: bytes(row.iv),
+        tag: bytes(row.tag),
+        ciphertext: bytes(row.ciphertext),
+      });
+    }
+    return keys;
+  };
   const ignoreDuplicate = (error: unknown) => {
     if (!(error instanceof MongoServerError && error.code === 11000)) throw error;
   };

@@ -133,7 +133,8 @@ export const startProjectionRunner = async (options: {
     let scheduled = false;
     const sealed = readModel.readsSealed === true;
     // Catching up (at start, a whole log): page by page, each page one batch; far cheaper
-    // than handing events over one at a time. Then following, event by event.
+    // than handing events over one at a time. Then following: the subscription hands
+    // events over one at a time, and `flush` gathers them into batches as above.
     for (;;) {
       const page = await store.readAll({ after: previous, limit: batchSize, sealed });
       if (page.length === 0 || signal.aborted) break;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { v5 as uuidv5 } from 'uuid';
+import { parse as parseUuid, v5 as uuidv5 } from 'uuid';
 import type {
   DomainEvent,
   IdentityEvent,
@@ -21,7 +21,15 @@ import type {
 import type { CommandContext, Services } from './context.js';
 
 // Namespace for event and user ids derived from a command id (any fixed UUID works).
-const ID_NAMESPACE = '6f1d2c9e-3a54-4b8e-9d61-0c2a7e5b4f10';
+const ID_NAMESPACE = parseUuid('6f1d2c9e-3a54-4b8e-9d61-0c2a7e5b4f10');
+
+/**
+ * The name-based (v5) UUID of `name` in our namespace. The name goes in as UTF-8 bytes
+ * and the namespace as bytes parsed once: given strings, the uuid package encodes the
+ * name and parses the namespace on every call, a tenth of an event's append in a profile.
+ */
+export const nameBasedId = (name: string): string =>
+  uuidv5(Buffer.from(name, 'utf8'), ID_NAMESPACE);
 
 /** An event this command appended, now or in an earlier attempt of the same command. */
 interface OwnEvent {
@@ -72,7 +80,7 @@ export const derivedId = (execution: Execution, purpose: string): string => {
   let id = execution.ids.get(purpose);
   if (!id) {
     id = execution.context.idempotent
-      ? uuidv5(`${execution.context.commandId}/${purpose}`, ID_NAMESPACE)
+      ? nameBasedId(`${execution.context.commandId}/${purpose}`)
       : randomUUID();
     execution.ids.set(purpose, id);
   }
@@ -156,10 +164,7 @@ export const append = async (
     time: execution.services.now().toISOString(),
   };
   const proposed: NewEvent[] = events.map((event, index) => ({
-    id: uuidv5(
-      `${context.commandId}/${stream}/${expectedRevision}/${index}`,
-      ID_NAMESPACE,
-    ),
+    id: nameBasedId(`${context.commandId}/${stream}/${expectedRevision}/${index}`),
     type: event.type,
     data: event.data,
     metadata: {

@@ -162,6 +162,57 @@ describe('the event codec: upcasting and sealed personal data', () => {
     expect(after.map((e) => e.type)).toContain('UserErased');
   });
 
+  it('opens personal fields nested in lists, each read a copy of its own', async () => {
+    raw = openSqliteEventStore({ file: ':memory:' });
+    const codec = withEventCodec(raw, memoryDataKeys());
+    const identity = (subject: string, email: string) => ({
+      provider: 'github' as const,
+      subject,
+      claimRevision: 0,
+      displayName: `Person ${subject}`,
+      email,
+      emailVerified: true,
+    });
+    await codec.append(
+      streams.user(USER),
+      [
+        written(
+          {
+            type: 'UsersMerged',
+            data: {
+              mergedId: OTHER,
+              identities: [
+                identity('m-1', 'one@example.com'),
+                identity('m-2', 'two@example.com'),
+              ],
+            },
+          },
+          1,
+        ),
+      ],
+      'no-stream',
+    );
+    const stored = JSON.stringify(
+      (await raw.readStream(streams.user(USER))).map((event) => event.data),
+    );
+    expect(stored).not.toContain('@example.com');
+
+    const [first] = await codec.readStream(streams.user(USER));
+    expect(first!.data).toEqual({
+      mergedId: OTHER,
+      identities: [
+        identity('m-1', 'one@example.com'),
+        identity('m-2', 'two@example.com'),
+      ],
+    });
+    // What one reader does to its copy, another reader does not see.
+    (first!.data.identities as { email: string }[])[0]!.email = 'changed@example.com';
+    const [second] = await codec.readStream(streams.user(USER));
+    expect((second!.data.identities as { email: string }[])[0]!.email).toBe(
+      'one@example.com',
+    );
+  });
+
   it('refuses to read sealed data that was changed', async () => {
     raw = openSqliteEventStore({ file: ':memory:' });
     const keys = memoryDataKeys();

@@ -82,6 +82,17 @@ export const createLogger = (level: string): Logger =>
 
 const DEV_PROVIDER_PATH = '/dev-oauth';
 
+/** Waits until every promise has settled, or `ms` has passed. */
+const settledWithin = async (work: Promise<unknown>[], ms: number): Promise<void> => {
+  if (work.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(work),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+};
+
 /**
  * Starts the service on its configuration: stores, read model (rebuilt from the log),
  * reconciler, sign-in and HTTP server. Used by `npm start` and by the tests alike.
@@ -121,6 +132,7 @@ export const startService = async (
     passwords: { cost: config.passwordHashCost },
     repairGraceMs: config.repairGraceMs,
     maxAttempts: 12,
+    underWay: new Set(),
     outsideLog: {
       removeTokens: async (identities) => {
         // The vault's own clock: tokens stored up to this millisecond go.
@@ -295,6 +307,9 @@ export const startService = async (
       const force = setTimeout(() => server.closeAllConnections(), 10_000);
       await closed;
       clearTimeout(force);
+      // Every connection is closed, but a command whose client hung up may still be
+      // writing: the stores close after it (a store closed under it left half-done work).
+      await settledWithin([...(services.underWay ?? [])], 10_000);
       await readiness.catch(() => {});
       await (reconciler as ReturnType<typeof startReconciler> | null)?.stop();
       (sweeper as ReturnType<typeof startTokenSweeper> | null)?.stop();

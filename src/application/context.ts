@@ -60,4 +60,9 @@ export interface Services {
   maxAttempts: number;
   /** Absent in tests of the log alone: a token sweep still removes orphaned tokens. */
   outsideLog?: PersonalDataOutsideLog;
+  /**
+   * The commands running now. The service waits for them before it closes its stores: a
+   * command whose client hung up still runs to its end.
+   */
+  underWay?: Set<Promise<unknown>>;
 }

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/client.js';
@@ -74,6 +76,61 @@ describe('the service process', () => {
         username: 'slow',
         hasPassword: true,
       });
+    },
+  );
+
+  it(
+    'on SIGTERM, finishes a command whose client hung up before the stores close',
+    { timeout: 90_000 },
+    async () => {
+      const dataDir = tempDir();
+      const env = {
+        PORT: '0',
+        DATA_DIR: dataDir,
+        SERVICE_TOKENS: `tester=${TOKEN}`,
+        PASSWORD_HASH_COST: '17',
+        LOG_LEVEL: 'info',
+      };
+      running = await spawnService(env);
+      await waitUntilReady(running.url);
+
+      // The client hangs up while the password is hashed; the signal comes after that.
+      const body = JSON.stringify({
+        username: 'hungup',
+        password: 'correct horse battery',
+      });
+      const { port } = new URL(running.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(
+        [
+          'POST /api/commands/register-local-user HTTP/1.1',
+          `host: 127.0.0.1:${port}`,
+          `authorization: Bearer ${TOKEN}`,
+          'content-type: application/json',
+          `content-length: ${Buffer.byteLength(body)}`,
+          '',
+          body,
+        ].join('\r\n'),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+      await once(socket, 'close');
+      const stopping = running;
+      expect(await stopping.stop('SIGTERM')).toBe(0);
+
+      const out = stopping.output();
+      expect(out).not.toContain('closed');
+      const done = out
+        .split('\n')
+        .filter((line) => line.includes('"command done"'))
+        .map((line) => JSON.parse(line) as { userId: string });
+      expect(done).toHaveLength(1);
+
+      running = await spawnService(env);
+      await waitUntilReady(running.url);
+      const user = await apiClient(running.url).get(`/api/users/${done[0]!.userId}`);
+      expect(user.body).toMatchObject({ status: 'active', username: 'hungup' });
     },
   );
 });

@@ -53,8 +53,28 @@ export const toProfile = (input: ProfileInput): ProfileData => ({
   emailVerified: input.emailVerified ?? false,
 });
 
-/** Runs one command: the single entry point of HTTP, sign-in flows and tools. */
+/**
+ * Runs one command: the single entry point of HTTP, sign-in flows and tools. It counts
+ * among the service's commands under way until it settles, whether or not anyone still
+ * waits for its answer.
+ */
 export const runCommand = (
+  services: Services,
+  context: CommandContext,
+  command: Command,
+  expectedRevision?: number,
+): Promise<CommandResult> => {
+  const work = dispatch(services, context, command, expectedRevision);
+  const { underWay } = services;
+  if (underWay) {
+    underWay.add(work);
+    const settled = () => underWay.delete(work);
+    work.then(settled, settled);
+  }
+  return work;
+};
+
+const dispatch = (
   services: Services,
   context: CommandContext,
   command: Command,

@@ -36,12 +36,14 @@ const pool = async <T>(
  * the state against the session, exchanges the code and reads the profile and emails
  * from the provider over HTTP, decides, runs the command, stores the tokens and starts
  * the signed-in session. Every callback must end at the account page. Half the people are
- * new (a user is created), half signed in before (through the same path, untimed).
+ * new (a user is created), half signed in before (through the same path, untimed). People
+ * are numbered from `first`; a call uses `2 * count` numbers (a later call starts past them).
  */
 export const callbackLoad = async (
   url: string,
   count: number,
   concurrency: number,
+  first = 0,
 ): Promise<{ perSecond: number; callbacks: number }> => {
   const returning = Math.floor(count / 2);
   // People who signed in once already.
@@ -51,7 +53,7 @@ export const callbackLoad = async (
       browser,
       await browser.get(`${url}/auth/github`),
       'github',
-      person(n),
+      person(first + n),
     );
     if (!new URL(landed.url).pathname.startsWith('/account'))
       throw new Error(`first sign-in ended at ${landed.url}`);
@@ -66,7 +68,7 @@ export const callbackLoad = async (
       'github/consent',
       atProvider.url.replace(/\/(github|google)\/.*$/, '/'),
     );
-    const who = person(n < returning ? n : count + n);
+    const who = person(first + (n < returning ? n : count + n));
     const redirect = await browser.post(
       consentUrl.toString(),
       {

@@ -236,14 +236,32 @@ for (const server of [hello, crud, service, signInService, providers, loaded])
 for (const dir of [crudDir, serviceDir, signInDir])
   rmSync(dir, { recursive: true, force: true });
 
-// Replay: the raw reading of the log, the read model's rebuild, a start of the service.
-log('replay');
-const raw = probe('raw', replayDir);
-const replay = probe('service', replayDir);
-const startedAt = performance.now();
-const starting = await startServer('src/main.ts', serviceEnv(replayDir));
-const startupMs = await waitReady(starting.url, startedAt);
-await starting.stop();
+// Replay: the raw reading of the log, the read model's rebuild, a start of the service;
+// in rounds too, one after the other.
+const replayRounds: {
+  rawSeconds: number;
+  replaySeconds: number;
+  startupSeconds: number;
+}[] = [];
+let events = 0;
+for (let round = 1; round <= options.rounds; round += 1) {
+  log(`replay, round ${round} of ${options.rounds}`);
+  const raw = probe('raw', replayDir);
+  const replay = probe('service', replayDir);
+  if (raw.events !== replay.events)
+    throw new Error(`raw read ${raw.events} events, the replay ${replay.events}`);
+  events = raw.events;
+  const startedAt = performance.now();
+  const starting = await startServer('src/main.ts', serviceEnv(replayDir));
+  const startupMs = await waitReady(starting.url, startedAt);
+  await starting.stop();
+  replayRounds.push({
+    rawSeconds: raw.seconds,
+    replaySeconds: replay.seconds,
+    startupSeconds: startupMs / 1000,
+  });
+}
+const rawSeconds = median(replayRounds.map((r) => r.rawSeconds));
 
 // Other stores, where their URLs are set (their own figures, no targets).
 const others: Record<
@@ -284,17 +302,18 @@ const figures = {
   helloP99Ms: perRound('helloP99Ms'),
   helloP99Ms1: perRound('helloP99Ms1'),
   crudBaselineCommandsPerSecondHttp: perRound('crudBaselineCommandsPerSecondHttp'),
-  rawReplayEventsPerSecond: round0(raw.events / raw.seconds),
+  rawReplayEventsPerSecond: round0(events / rawSeconds),
   commandsPerSecondHttp: perRound('commandsPerSecondHttp'),
   commandP50Ms: perRound('commandP50Ms'),
   commandP99Ms: perRound('commandP99Ms'),
   signInsPerSecond: perRound('signInsPerSecond'),
   lookupP99Ms1: perRound('lookupP99Ms1'),
-  replayEventsPerSecond: round0(replay.events / replay.seconds),
-  startupSeconds: Number((startupMs / 1000).toFixed(2)),
+  replayEventsPerSecond: round0(
+    events / median(replayRounds.map((r) => r.replaySeconds)),
+  ),
+  startupSeconds: Number(median(replayRounds.map((r) => r.startupSeconds)).toFixed(2)),
   rssMb: round0(rssMb),
 };
-const rawSeconds = raw.seconds;
 // A ratio of two figures of one round is taken within a minute; the target is read on the
 // median of the rounds' ratios, and their spread is kept.
 const inRounds = (ratio: (r: RoundFigures) => number) => rounds.map(ratio);
@@ -325,13 +344,13 @@ const targets: [string, number[], number, 'min' | 'max' | 'below'][] = [
   ],
   [
     'replayEventsPerSecond >= 0.8x rawReplayEventsPerSecond',
-    [figures.replayEventsPerSecond / figures.rawReplayEventsPerSecond],
+    replayRounds.map((r) => r.rawSeconds / r.replaySeconds),
     0.8,
     'min',
   ],
   [
     'startupSeconds <= 1.5x raw replay time',
-    [figures.startupSeconds / rawSeconds],
+    replayRounds.map((r) => r.startupSeconds / r.rawSeconds),
     1.5,
     'max',
   ],
@@ -369,7 +388,7 @@ const results = {
     rounds: options.rounds,
     replayLog: {
       users: options.replayUsers,
-      events: raw.events,
+      events,
       rawSeconds: Number(rawSeconds.toFixed(2)),
     },
     lookupLog: { users: options.lookupUsers, identities: options.lookupUsers * 2 },
@@ -379,6 +398,7 @@ const results = {
   others,
   targets: checks,
   rounds,
+  replayRounds,
 };
 writeFileSync(
   join(ROOT, 'bench', 'results.json'),
@@ -408,7 +428,7 @@ if (options.readme) {
   );
   const table = [
     start,
-    `Measured ${results.date.slice(0, 10)} on ${results.machine.cores} × ${results.machine.cpu}, ${results.machine.memoryGb} GB, Node ${results.machine.node}; ${options.rounds} rounds of ${seconds} s per load run, each figure the median of the rounds; log level warn. Replay log: ${raw.events} events; lookup log: ${options.lookupUsers * 2} identities.`,
+    `Measured ${results.date.slice(0, 10)} on ${results.machine.cores} × ${results.machine.cpu}, ${results.machine.memoryGb} GB, Node ${results.machine.node}; ${options.rounds} rounds of ${seconds} s per load run, each figure the median of the rounds; log level warn. Replay log: ${events} events; lookup log: ${options.lookupUsers * 2} identities.`,
     '',
     '| Figure | Value |',
     '| --- | --- |',

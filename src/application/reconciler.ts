@@ -7,6 +7,10 @@ export interface ReconcileReport {
   examined: number;
   repaired: number;
   failed: number;
+  /** Open claims left alone because they are younger than the grace period. */
+  waiting: number;
+  /** When the first of those is due (the services' clock, ms), or null. */
+  nextDueAt: number | null;
 }
 
 /**
@@ -17,10 +21,22 @@ export interface ReconcileReport {
 export const reconcileOnce = async (services: Services): Promise<ReconcileReport> => {
   const cutoff = services.now().getTime() - services.repairGraceMs;
   const open = await services.readModel.listOpenClaims();
-  const report: ReconcileReport = { examined: 0, repaired: 0, failed: 0 };
+  const report: ReconcileReport = {
+    examined: 0,
+    repaired: 0,
+    failed: 0,
+    waiting: 0,
+    nextDueAt: null,
+  };
 
   for (const claim of open) {
-    if (Date.parse(claim.since) > cutoff) continue;
+    const since = Date.parse(claim.since);
+    if (since > cutoff) {
+      report.waiting += 1;
+      const due = since + services.repairGraceMs;
+      report.nextDueAt = Math.min(report.nextDueAt ?? due, due);
+      continue;
+    }
     const ref = guardRefOf(claim.stream);
     if (!ref) continue;
     report.examined += 1;
@@ -38,30 +54,58 @@ export const reconcileOnce = async (services: Services): Promise<ReconcileReport
     }
   }
   if (report.repaired > 0 || report.failed > 0) {
-    services.logger.info(report, 'reconciler pass finished');
+    services.logger.info(
+      { examined: report.examined, repaired: report.repaired, failed: report.failed },
+      'reconciler pass finished',
+    );
   }
   return report;
 };
 
-/** Runs a pass now and then every `intervalMs` until stopped. */
+/**
+ * Runs a pass now and then every `intervalMs` until stopped. A pass that left claims
+ * alone for being young is followed by one more as soon as the first of them is due: work
+ * a crash left half-done just before a restart is settled once its grace period ends, not
+ * up to an interval later (an identity reads `linked` to a user that reads 404 until then).
+ */
 export const startReconciler = (
   services: Services,
   logger: Logger,
   intervalMs: number,
 ): { stop: () => Promise<void>; firstPass: Promise<ReconcileReport> } => {
   let running: Promise<unknown> = Promise.resolve();
-  const firstPass = reconcileOnce(services);
-  running = firstPass;
-  const timer = setInterval(() => {
+  let stopped = false;
+  let followUp: NodeJS.Timeout | null = null;
+  const pass = (): Promise<ReconcileReport> => {
+    const done = reconcileOnce(services);
+    void done.then(scheduleFollowUp, () => {});
+    return done;
+  };
+  const chain = () => {
     running = running
-      .then(() => reconcileOnce(services))
+      .then(pass)
       .catch((error: unknown) => logger.error({ err: error }, 'reconciler pass failed'));
-  }, intervalMs);
+  };
+  const scheduleFollowUp = (report: ReconcileReport) => {
+    if (stopped || followUp !== null || report.nextDueAt === null) return;
+    const inMs = Math.max(0, report.nextDueAt - services.now().getTime()) + 100;
+    if (inMs >= intervalMs) return;
+    followUp = setTimeout(() => {
+      followUp = null;
+      chain();
+    }, inMs);
+    followUp.unref();
+  };
+  const firstPass = pass();
+  running = firstPass;
+  const timer = setInterval(chain, intervalMs);
   timer.unref();
   return {
     firstPass,
     stop: async () => {
+      stopped = true;
       clearInterval(timer);
+      if (followUp !== null) clearTimeout(followUp);
       await running.catch(() => {});
     },
   };

@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { reconcileOnce } from '../../src/application/reconciler.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { reconcileOnce, startReconciler } from '../../src/application/reconciler.js';
 import { AccountLinkingError } from '../../src/domain/errors.js';
 import { streams } from '../../src/domain/values.js';
 import { openSqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { commandSpec, profile, type CommandSpec } from '../support/commandSpec.js';
 import { crashBefore, SimulatedCrash } from '../support/faults.js';
+import { testLogger } from '../support/service.js';
 
 const register = (subject: string, provider = 'github') =>
   ({
@@ -160,6 +161,32 @@ describe('invariants under attack', () => {
       const again = await spec.run(register('90'));
       expect(again.userId).not.toBe(abandoned);
       expect(await spec.readModel.getUser(abandoned)).toBeNull();
+    });
+
+    it('settles work left half-done just before a start once its grace ends, not an interval later', async () => {
+      spec = await crashingSpec(beforeUserWrite);
+      await crash(spec.run(register('90')));
+      expect(await holderOf(spec, 'github', '90')).not.toBeNull();
+      const [claim] = await spec.readModel.listOpenClaims();
+      // A restart 100 ms after the claim, with a grace of 300 ms and a pass an hour.
+      const startedAt = Date.now();
+      const restartAt = Date.parse(claim!.since) + 100;
+      const services = {
+        ...spec.services,
+        repairGraceMs: 300,
+        now: () => new Date(restartAt + Date.now() - startedAt),
+      };
+      const reconciler = startReconciler(services, testLogger(), 3_600_000);
+      try {
+        expect(await reconciler.firstPass).toMatchObject({ repaired: 0, waiting: 1 });
+        expect(await holderOf(spec, 'github', '90')).not.toBeNull();
+        await vi.waitFor(
+          async () => expect(await holderOf(spec, 'github', '90')).toBeNull(),
+          { timeout: 3000, interval: 50 },
+        );
+      } finally {
+        await reconciler.stop();
+      }
     });
 
     it('lets the reconciler finish a link whose user write never happened', async () => {

@@ -1,5 +1,10 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AuthTokenRefresh } from 'passport-oauth2-refresh';
 import type { Strategy } from 'passport';
@@ -294,12 +299,27 @@ export const startService = async (
       devProvider: dev?.router ?? null,
     },
   });
-  server.on('request', app);
+  // Once stopping, every answer closes its connection, those on their way too: a client
+  // keeping its connection alive would otherwise hold the server open with request after
+  // request until the forced close.
+  let draining = false;
+  const unanswered = new Set<ServerResponse>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.setHeader('Connection', 'close');
+    else {
+      unanswered.add(res);
+      res.once('close', () => unanswered.delete(res));
+    }
+    app(req, res);
+  });
   markListening();
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
+      draining = true;
+      for (const res of unanswered)
+        if (!res.headersSent) res.setHeader('Connection', 'close');
       timers.forEach((timer) => clearInterval(timer));
       // In-flight requests finish; idle keep-alive connections are closed now.
       const closed = new Promise<void>((done) => server.close(() => done()));

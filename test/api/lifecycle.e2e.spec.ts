@@ -80,6 +80,50 @@ describe('the service process', () => {
   );
 
   it(
+    'on SIGTERM, closes kept-alive connections after their answer in flight',
+    { timeout: 90_000 },
+    async () => {
+      running = await spawnService({
+        PORT: '0',
+        DATA_DIR: tempDir(),
+        SERVICE_TOKENS: `tester=${TOKEN}`,
+        PASSWORD_HASH_COST: '17',
+      });
+      await waitUntilReady(running.url);
+      // A client keeping its connection alive (HTTP/1.1's default) could otherwise hold
+      // the server open with one request after another until the forced close.
+      const body = JSON.stringify({
+        username: 'kept',
+        password: 'correct horse battery',
+      });
+      const { port } = new URL(running.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      await once(socket, 'connect');
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      const ended = once(socket, 'end');
+      socket.write(
+        [
+          'POST /api/commands/register-local-user HTTP/1.1',
+          `host: 127.0.0.1:${port}`,
+          `authorization: Bearer ${TOKEN}`,
+          'content-type: application/json',
+          `content-length: ${Buffer.byteLength(body)}`,
+          '',
+          body,
+        ].join('\r\n'),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const exit = running.stop('SIGTERM');
+      await ended;
+      socket.destroy();
+      expect(received).toMatch(/^HTTP\/1\.1 201 /);
+      expect(received.toLowerCase()).toContain('connection: close');
+      expect(await exit).toBe(0);
+    },
+  );
+
+  it(
     'on SIGTERM, finishes a command whose client hung up before the stores close',
     { timeout: 90_000 },
     async () => {

@@ -7,6 +7,35 @@ import { apiClient } from '../support/client.js';
 import { spawnService, type ServiceProcess } from '../support/process.js';
 import { TOKEN, tempDir, waitUntilReady } from '../support/service.js';
 
+/** A fresh data directory, a known token and a costly password hash (slow commands). */
+const slowEnv = (extra: Record<string, string> = {}) => ({
+  PORT: '0',
+  DATA_DIR: tempDir(),
+  SERVICE_TOKENS: `tester=${TOKEN}`,
+  PASSWORD_HASH_COST: '17',
+  ...extra,
+});
+
+/** Sends a slow `register-local-user` over a raw socket (HTTP/1.1, kept alive). */
+const rawRegister = async (url: string, username: string) => {
+  const body = JSON.stringify({ username, password: 'correct horse battery' });
+  const { port } = new URL(url);
+  const socket = connect(Number(port), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(
+    [
+      'POST /api/commands/register-local-user HTTP/1.1',
+      `host: 127.0.0.1:${port}`,
+      `authorization: Bearer ${TOKEN}`,
+      'content-type: application/json',
+      `content-length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ].join('\r\n'),
+  );
+  return socket;
+};
+
 describe('the service process', () => {
   let running: ServiceProcess | null = null;
   afterEach(async () => {
@@ -45,13 +74,8 @@ describe('the service process', () => {
     'finishes in-flight requests on SIGTERM, closes the store, and keeps the data',
     { timeout: 90_000 },
     async () => {
-      const dataDir = tempDir();
-      const env = {
-        PORT: '0',
-        DATA_DIR: dataDir,
-        SERVICE_TOKENS: `tester=${TOKEN}`,
-        PASSWORD_HASH_COST: '17',
-      };
+      const env = slowEnv();
+      const dataDir = env.DATA_DIR;
       running = await spawnService(env);
       await waitUntilReady(running.url);
       const api = apiClient(running.url);
@@ -83,36 +107,14 @@ describe('the service process', () => {
     'on SIGTERM, closes kept-alive connections after their answer in flight',
     { timeout: 90_000 },
     async () => {
-      running = await spawnService({
-        PORT: '0',
-        DATA_DIR: tempDir(),
-        SERVICE_TOKENS: `tester=${TOKEN}`,
-        PASSWORD_HASH_COST: '17',
-      });
+      running = await spawnService(slowEnv());
       await waitUntilReady(running.url);
       // A client keeping its connection alive (HTTP/1.1's default) could otherwise hold
       // the server open with one request after another until the forced close.
-      const body = JSON.stringify({
-        username: 'kept',
-        password: 'correct horse battery',
-      });
-      const { port } = new URL(running.url);
-      const socket = connect(Number(port), '127.0.0.1');
-      await once(socket, 'connect');
+      const socket = await rawRegister(running.url, 'kept');
       let received = '';
       socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
       const ended = once(socket, 'end');
-      socket.write(
-        [
-          'POST /api/commands/register-local-user HTTP/1.1',
-          `host: 127.0.0.1:${port}`,
-          `authorization: Bearer ${TOKEN}`,
-          'content-type: application/json',
-          `content-length: ${Buffer.byteLength(body)}`,
-          '',
-          body,
-        ].join('\r\n'),
-      );
       await new Promise((resolve) => setTimeout(resolve, 50));
       const exit = running.stop('SIGTERM');
       await ended;
@@ -127,36 +129,12 @@ describe('the service process', () => {
     'on SIGTERM, finishes a command whose client hung up before the stores close',
     { timeout: 90_000 },
     async () => {
-      const dataDir = tempDir();
-      const env = {
-        PORT: '0',
-        DATA_DIR: dataDir,
-        SERVICE_TOKENS: `tester=${TOKEN}`,
-        PASSWORD_HASH_COST: '17',
-        LOG_LEVEL: 'info',
-      };
+      const env = slowEnv({ LOG_LEVEL: 'info' });
       running = await spawnService(env);
       await waitUntilReady(running.url);
 
       // The client hangs up while the password is hashed; the signal comes after that.
-      const body = JSON.stringify({
-        username: 'hungup',
-        password: 'correct horse battery',
-      });
-      const { port } = new URL(running.url);
-      const socket = connect(Number(port), '127.0.0.1');
-      await once(socket, 'connect');
-      socket.write(
-        [
-          'POST /api/commands/register-local-user HTTP/1.1',
-          `host: 127.0.0.1:${port}`,
-          `authorization: Bearer ${TOKEN}`,
-          'content-type: application/json',
-          `content-length: ${Buffer.byteLength(body)}`,
-          '',
-          body,
-        ].join('\r\n'),
-      );
+      const socket = await rawRegister(running.url, 'hungup');
       await new Promise((resolve) => setTimeout(resolve, 50));
       socket.destroy();
       await once(socket, 'close');

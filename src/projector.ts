@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { startProjectionRunner } from './projections/runner.js';
-import { createLogger } from './service.js';
+import { createLogger } from './logger.js';
 import { openStores } from './stores.js';
 
 /**

@@ -8,7 +8,8 @@ import {
 import type { AddressInfo } from 'node:net';
 import { AuthTokenRefresh } from 'passport-oauth2-refresh';
 import type { Strategy } from 'passport';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './logger.js';
 import type { Services } from './application/context.js';
 import type { IdempotencyStore } from './application/idempotency.js';
 import {
@@ -66,24 +67,6 @@ export interface StartOptions {
   /** Wraps the Idempotency-Key store (fault injection in tests). */
   wrapIdempotencyStore?: (store: IdempotencyStore) => IdempotencyStore;
 }
-
-export const createLogger = (level: string): Logger =>
-  pino({
-    level,
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'res.headers["set-cookie"]',
-        '*.password',
-        '*.passwordHash',
-        '*.secret',
-        '*.accessToken',
-        '*.refreshToken',
-      ],
-      censor: '[redacted]',
-    },
-  });
 
 const DEV_PROVIDER_PATH = '/dev-oauth';
 

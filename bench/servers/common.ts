@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
-import { pino } from 'pino';
+import { createLogger } from '../../src/logger.js';
 
-/** What the service's own process does: log at LOG_LEVEL to stdout (warn in benchmarks). */
-export const benchLogger = () => pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+/** The service's own logger (its redaction included), at LOG_LEVEL (warn in benchmarks). */
+export const benchLogger = () => createLogger(process.env.LOG_LEVEL ?? 'warn');
 
 /** Prints the address the way the service does, for bench/processes.ts to read. */
 export const announce = (name: string, server: Server): void => {

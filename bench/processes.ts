@@ -38,9 +38,11 @@ export const build = (): void => {
 export const startServer = async (
   entry: string,
   env: Record<string, string>,
+  nodeArgs: string[] = [],
   timeoutMs = 600_000,
 ): Promise<Server> => {
-  const child = spawn(process.execPath, [join(BUILD, entry.replace(/\.ts$/, '.js'))], {
+  const script = join(BUILD, entry.replace(/\.ts$/, '.js'));
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: ROOT,
     env: childEnvironment({ LOG_LEVEL: 'warn', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { standInEnvironment } from '../src/devProvider/devProvider.js';
 import { benchGithubSubject, benchUserId, generateLog } from './generateLog.js';
@@ -19,7 +20,7 @@ import {
   lookups,
   type LoadFigures,
 } from './load.js';
-import { BUILD, ROOT, build, startServer, waitReady } from './processes.js';
+import { BUILD, ROOT, build, startServer, waitReady, type Server } from './processes.js';
 import { BENCH_CLIENTS } from './servers/common.js';
 import { callbackLoad } from './signIns.js';
 
@@ -140,6 +141,27 @@ const measured = async (
   return run();
 };
 
+/**
+ * Kilobytes (1,000 bytes) a server started with the allocation sampler allocates per
+ * request of `load`, as V8's sampling heap profiler counts them.
+ */
+const allocatedKb = async (
+  server: Server,
+  out: string,
+  load: () => Promise<LoadFigures>,
+): Promise<number> => {
+  server.child.kill('SIGUSR2');
+  const { requests } = await load();
+  server.child.kill('SIGUSR2');
+  for (let waited = 0; !existsSync(out); waited += 50) {
+    if (waited > 10_000) throw new Error(`no allocation count in ${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const bytes = Number(readFileSync(out, 'utf8'));
+  if (!Number.isFinite(bytes)) throw new Error(`the allocation sampler failed (${out})`);
+  return Number((bytes / requests / 1000).toFixed(1));
+};
+
 const seconds = options.seconds;
 const warmSeconds = Math.max(2, Math.round(seconds / 5));
 mkdirSync(options.data, { recursive: true });
@@ -158,7 +180,17 @@ const lookupDir = await dataset(options.lookupUsers);
 // minutes, and a ratio of figures taken minutes apart would measure the drift. An idle
 // server costs the others nothing but memory.
 log('starting the servers');
-const hello = await startServer('bench/servers/hello.ts', {});
+// Hello and the lookups' service also count their allocations when asked (inert until then).
+const sampler = [
+  '--import',
+  pathToFileURL(join(BUILD, 'bench/allocationSampler.js')).href,
+];
+const samples = fresh();
+const hello = await startServer(
+  'bench/servers/hello.ts',
+  { ALLOCATION_OUT: join(samples, 'hello') },
+  sampler,
+);
 const crudDir = fresh();
 const crud = await startServer('bench/servers/crud.ts', {
   DATA_DIR: crudDir,
@@ -178,7 +210,11 @@ const signInService = await startServer(
 );
 await waitReady(signInService.url, performance.now());
 // Lookups and memory: the service on a log of a million identities.
-const loaded = await startServer('src/main.ts', serviceEnv(lookupDir));
+const loaded = await startServer(
+  'src/main.ts',
+  serviceEnv(lookupDir, { ALLOCATION_OUT: join(samples, 'lookups') }),
+  sampler,
+);
 await waitReady(loaded.url, performance.now());
 const pick = () => {
   const i = Math.floor(Math.random() * options.lookupUsers);
@@ -231,9 +267,20 @@ for (let round = 1; round <= options.rounds; round += 1) {
   });
 }
 const rssMb = loaded.rssMb();
+// What a request allocates (young-generation collections come with every few megabytes:
+// what sets the tails at one connection).
+log('allocations per request: hello, lookups');
+const allocatedKbPerRequest = {
+  hello: await allocatedKb(hello, join(samples, 'hello'), () =>
+    helloOneAtATime(hello.url, warmSeconds),
+  ),
+  lookup: await allocatedKb(loaded, join(samples, 'lookups'), () =>
+    lookups(loaded.url, TOKEN, warmSeconds, pick),
+  ),
+};
 for (const server of [hello, crud, service, signInService, providers, loaded])
   await server.stop();
-for (const dir of [crudDir, serviceDir, signInDir])
+for (const dir of [crudDir, serviceDir, signInDir, samples])
   rmSync(dir, { recursive: true, force: true });
 
 // Replay: the raw reading of the log, the read model's rebuild, a start of the service;
@@ -397,6 +444,7 @@ const results = {
   ...figures,
   others,
   targets: checks,
+  allocatedKbPerRequest,
   rounds,
   replayRounds,
 };
@@ -437,6 +485,8 @@ if (options.readme) {
     '| Target | Ratio (median) | In the rounds | |',
     '| --- | --- | --- | --- |',
     ...targetRows,
+    '',
+    `Allocated per request (V8's sampling heap profiler, at one connection): hello ${allocatedKbPerRequest.hello} KB, a lookup ${allocatedKbPerRequest.lookup} KB.`,
     ...(otherRows.length > 0
       ? [
           '',

@@ -46,7 +46,6 @@ interface RoundFigures {
   lookupP99Ms1: number;
 }
 
-const round0 = (n: number) => Math.round(n);
 /** The middle value (the mean of the two middle ones for an even count). */
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -255,11 +254,11 @@ for (let round = 1; round <= options.rounds; round += 1) {
     () => lookups(loaded.url, TOKEN, seconds, pick),
   );
   rounds.push({
-    helloPerSecond: round0(hello32.perSecond),
+    helloPerSecond: Math.round(hello32.perSecond),
     helloP99Ms: hello32.p99Ms,
     helloP99Ms1: hello1.p99Ms,
-    crudBaselineCommandsPerSecondHttp: round0(crudMix.perSecond),
-    commandsPerSecondHttp: round0(commands.perSecond),
+    crudBaselineCommandsPerSecondHttp: Math.round(crudMix.perSecond),
+    commandsPerSecondHttp: Math.round(commands.perSecond),
     commandP50Ms: commands.p50Ms,
     commandP99Ms: commands.p99Ms,
     signInsPerSecond: Number(signIns.perSecond.toFixed(1)),
@@ -349,17 +348,17 @@ const figures = {
   helloP99Ms: perRound('helloP99Ms'),
   helloP99Ms1: perRound('helloP99Ms1'),
   crudBaselineCommandsPerSecondHttp: perRound('crudBaselineCommandsPerSecondHttp'),
-  rawReplayEventsPerSecond: round0(events / rawSeconds),
+  rawReplayEventsPerSecond: Math.round(events / rawSeconds),
   commandsPerSecondHttp: perRound('commandsPerSecondHttp'),
   commandP50Ms: perRound('commandP50Ms'),
   commandP99Ms: perRound('commandP99Ms'),
   signInsPerSecond: perRound('signInsPerSecond'),
   lookupP99Ms1: perRound('lookupP99Ms1'),
-  replayEventsPerSecond: round0(
+  replayEventsPerSecond: Math.round(
     events / median(replayRounds.map((r) => r.replaySeconds)),
   ),
   startupSeconds: Number(median(replayRounds.map((r) => r.startupSeconds)).toFixed(2)),
-  rssMb: round0(rssMb),
+  rssMb: Math.round(rssMb),
 };
 // A ratio of two figures of one round is taken within a minute; the target is read on the
 // median of the rounds' ratios, and their spread is kept.
@@ -472,7 +471,7 @@ if (options.readme) {
   );
   const otherRows = Object.entries(others).map(
     ([name, o]) =>
-      `| ${name} | ${round0(o.commandsPerSecondHttp)} | ${o.commandP50Ms} | ${o.commandP99Ms} |`,
+      `| ${name} | ${Math.round(o.commandsPerSecondHttp)} | ${o.commandP50Ms} | ${o.commandP99Ms} |`,
   );
   const table = [
     start,
